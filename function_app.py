@@ -1,0 +1,11 @@
+"""The Functions app: builds the DFApp and registers the blueprints. Nothing else lives here."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from functions.http_api import bp as http_api_bp
+from functions.timers import bp as timers_bp
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(http_api_bp)
+app.register_functions(timers_bp)

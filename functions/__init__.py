@@ -1,0 +1,1 @@
+"""Triggers: thin entry points that parse, call one service and map the result."""

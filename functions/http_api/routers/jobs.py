@@ -1,0 +1,22 @@
+"""Long-running work: syncs by id, and any job by id."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from functions.http_api.deps import UserConn
+from shared.stores import syncs
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+
+@router.get("/syncs/{sync_id}", summary="A sync's status, counts, progress, throttle waits and errors")
+async def get_sync(sync_id: uuid.UUID, conn: UserConn) -> syncs.SyncPublic:
+    return await syncs.get_sync(conn, sync_id)
+
+
+@router.get("/jobs/{job_id}", summary="Any long-running job's status")
+async def get_job(job_id: uuid.UUID, conn: UserConn) -> syncs.JobPublic:
+    return await syncs.get_job(conn, job_id)

@@ -1,0 +1,1 @@
+"""Durable orchestrators and their activities, one module per workflow."""

@@ -1,0 +1,1 @@
+"""The application itself: domain services, ports and their adapters (no trigger code)."""

@@ -1,0 +1,1 @@
+"""Supabase access tokens: verification, the caller's identity and roles, and local minting."""

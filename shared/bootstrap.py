@@ -1,0 +1,106 @@
+"""The composition root: builds the process's clients once and hands them to whoever serves requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from shared.auth.tokens import TokenVerifier
+from shared.config import Settings
+from shared.db.pool import Database
+from shared.ports import OrchestrationPort, SecretStore
+
+Probe = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Container:
+    """Everything a request handler or trigger needs, built once per process."""
+
+    settings: Settings
+    db: Database
+    secrets: SecretStore
+    tokens: TokenVerifier
+    orchestrations: OrchestrationPort
+    # Readiness checks by name ("database", "storage", "bus"); each raises when its dependency is down.
+    probes: dict[str, Probe] = field(default_factory=dict)
+    _started: bool = False
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def start(self) -> None:
+        """Open pools; idempotent, so both ASGI lifespan and the Functions entry point may call it."""
+        async with self._lock:
+            if not self._started:
+                await self.db.open()
+                self._started = True
+
+    async def stop(self) -> None:
+        async with self._lock:
+            if self._started:
+                await self.db.close()
+                self._started = False
+
+
+def build_secret_store(settings: Settings) -> SecretStore:
+    if settings.key_vault_url:
+        from shared.secrets.keyvault import KeyVaultSecretStore
+
+        return KeyVaultSecretStore(settings.key_vault_url)
+    if settings.is_production:
+        raise RuntimeError("KEY_VAULT_URL is required in production")
+    from shared.secrets.local import LocalEncryptedSecretStore
+
+    key = settings.local_secrets_key.get_secret_value()
+    if not key:
+        raise RuntimeError("LOCAL_SECRETS_KEY is not set (devhost creates one in .devhost/)")
+    return LocalEncryptedSecretStore(settings.local_secrets_path, key)
+
+
+def _storage_probe(connection_string: str) -> Probe:
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(connection_string)
+
+    async def probe() -> None:
+        await asyncio.wait_for(asyncio.to_thread(client.get_service_properties), timeout=5)
+
+    return probe
+
+
+def _bus_probe(connection_string: str) -> Probe:
+    if connection_string.startswith("Endpoint=sb://"):
+        from azure.servicebus.management import ServiceBusAdministrationClient
+
+        admin = ServiceBusAdministrationClient.from_connection_string(connection_string)
+
+        async def sb_probe() -> None:
+            await asyncio.wait_for(asyncio.to_thread(admin.get_namespace_properties), timeout=5)
+
+        return sb_probe
+    # Locally the bus is Azurite's queue service.
+    from azure.storage.queue import QueueServiceClient
+
+    queues = QueueServiceClient.from_connection_string(connection_string)
+
+    async def queue_probe() -> None:
+        await asyncio.wait_for(asyncio.to_thread(queues.get_service_properties), timeout=5)
+
+    return queue_probe
+
+
+def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
+                    secrets: SecretStore | None = None) -> Container:
+    db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    tokens = TokenVerifier(
+        hs256_secret=settings.supabase_jwt_secret.get_secret_value(), jwks_url=settings.supabase_jwks_url,
+        audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+    )
+    probes: dict[str, Probe] = {"database": db.ping}
+    if settings.storage_connection_string:
+        probes["storage"] = _storage_probe(settings.storage_connection_string)
+    bus_connection = settings.service_bus_connection or settings.storage_connection_string
+    if bus_connection:
+        probes["bus"] = _bus_probe(bus_connection)
+    return Container(settings=settings, db=db, secrets=secrets or build_secret_store(settings), tokens=tokens,
+                     orchestrations=orchestrations, probes=probes)

@@ -1,0 +1,1 @@
+"""The synced catalog as merchants browse it: products, orders and customers."""

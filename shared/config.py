@@ -1,0 +1,73 @@
+"""The one Settings object. No other module reads os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads; documented in local.settings.json.example."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    environment: Literal["local", "test", "production"] = Field(
+        default="local", validation_alias=AliasChoices("APP_ENV", "environment")
+    )
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    db_pool_min: int = Field(default=1, validation_alias=AliasChoices("DB_POOL_MIN", "db_pool_min"))
+    db_pool_max: int = Field(default=10, validation_alias=AliasChoices("DB_POOL_MAX", "db_pool_max"))
+    storage_connection_string: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage", "storage_connection_string"
+        ),
+    )
+    service_bus_connection: str = Field(
+        default="", validation_alias=AliasChoices("ServiceBusConnection", "service_bus_connection")
+    )
+    video_container: str = Field(default="videos", validation_alias=AliasChoices("VIDEO_CONTAINER"))
+
+    # Auth: Supabase access tokens. HS256 with the project's JWT secret, or JWKS for asymmetric keys.
+    supabase_url: str = Field(default="", validation_alias=AliasChoices("SUPABASE_URL", "supabase_url"))
+    supabase_jwt_secret: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "supabase_jwt_secret")
+    )
+    supabase_jwks_url: str = Field(
+        default="", validation_alias=AliasChoices("SUPABASE_JWKS_URL", "supabase_jwks_url")
+    )
+    jwt_audience: str = Field(default="authenticated", validation_alias=AliasChoices("JWT_AUDIENCE"))
+    jwt_issuer: str = Field(default="", validation_alias=AliasChoices("JWT_ISSUER"))
+
+    # Secrets: Key Vault in Azure, an encrypted file locally.
+    key_vault_url: str = Field(default="", validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    local_secrets_path: Path = Field(
+        default=Path(".devhost/secrets.enc"), validation_alias=AliasChoices("LOCAL_SECRETS_PATH")
+    )
+    local_secrets_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("LOCAL_SECRETS_KEY", "local_secrets_key")
+    )
+
+    # HTTP edge.
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000"], validation_alias=AliasChoices("CORS_ORIGINS")
+    )
+    max_body_bytes: int = Field(default=1_048_576, validation_alias=AliasChoices("MAX_BODY_BYTES"))
+    rate_limit_per_minute: int = Field(default=600, validation_alias=AliasChoices("RATE_LIMIT_PER_MINUTE"))
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+
+    # Syncs.
+    sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

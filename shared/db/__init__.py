@@ -1,0 +1,1 @@
+"""Postgres access: the pool, tenancy-scoped transactions and the migrator."""

@@ -1,0 +1,74 @@
+"""Sync jobs as SPEC.md shows them at GET /syncs/{id}, and as a generic job at GET /jobs/{id}."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from pydantic import BaseModel, Field
+
+from shared.errors import NotFound
+
+SyncStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ENTITIES = ("products", "variants", "customers", "orders", "refunds")
+
+
+class ThrottleStats(BaseModel):
+    waits: int = 0
+    waited_seconds: float = 0.0
+
+
+class SyncPublic(BaseModel):
+    id: uuid.UUID
+    store_id: uuid.UUID
+    status: SyncStatus
+    mode: Literal["full", "incremental"]
+    counts: dict[str, int]
+    progress: float = Field(ge=0, le=1)
+    throttle: ThrottleStats
+    errors: list[dict[str, Any]]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+
+
+class JobPublic(BaseModel):
+    id: uuid.UUID
+    kind: Literal["sync"]
+    status: str
+    progress: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    errors: list[dict[str, Any]]
+    resource_url: str
+
+
+def _public(row: dict[str, Any]) -> SyncPublic:
+    counts = {entity: int(row["counts"].get(entity, 0)) for entity in ENTITIES}
+    return SyncPublic(
+        id=row["id"], store_id=row["store_id"], status=row["status"], mode=row["mode"], counts=counts,
+        progress=row["progress"], throttle=ThrottleStats(**row["throttle"]), errors=row["errors"],
+        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
+        status_url=f"/api/v1/syncs/{row['id']}",
+    )
+
+
+async def get_sync(conn: AsyncConnection[DictRow], sync_id: uuid.UUID) -> SyncPublic:
+    cur = await conn.execute("select * from sync_jobs where id = %s", (sync_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound("sync not found")
+    return _public(row)
+
+
+async def get_job(conn: AsyncConnection[DictRow], job_id: uuid.UUID) -> JobPublic:
+    """Any long-running job by id; syncs are the only kind so far (videos and backfills come later)."""
+    sync = await get_sync(conn, job_id)
+    return JobPublic(id=sync.id, kind="sync", status=sync.status, progress=sync.progress,
+                     created_at=sync.created_at, started_at=sync.started_at, finished_at=sync.finished_at,
+                     errors=sync.errors, resource_url=sync.status_url)
