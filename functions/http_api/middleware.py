@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -11,6 +12,8 @@ from typing import Any
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from functions.http_api.problems import PROBLEM_JSON, TYPE_BASE
 
 log = logging.getLogger("http")
 
@@ -83,17 +86,19 @@ class BodySizeLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         too_large = HTTPException(413, f"the request body is larger than {self.max_bytes} bytes")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            receive = _refusing_receive(too_large)
-        else:
-            receive = _counting_receive(receive, self.max_bytes, too_large)
-        await self.app(scope, receive, send)
+            # Refused before the app runs: a handler that never reads its body must not act on it.
+            await _send_problem(send, scope["path"], 413, "Payload too large", str(too_large.detail))
+            return
+        await self.app(scope, _counting_receive(receive, self.max_bytes, too_large), send)
 
 
-def _refusing_receive(exc: HTTPException) -> Receive:
-    async def receive() -> Message:
-        raise exc
-
-    return receive
+async def _send_problem(send: Send, path: str, status: int, title: str, detail: str) -> None:
+    body = json.dumps({"type": TYPE_BASE + title.lower().replace(" ", "-"), "title": title, "status": status,
+                       "detail": detail, "instance": path}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _counting_receive(inner: Receive, max_bytes: int, exc: HTTPException) -> Receive:

@@ -15,14 +15,14 @@ from shared.errors import DomainError, RateLimited, ValidationFailed
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-_TYPE_BASE = "https://docs.retail-advisor.dev/problems/"
+TYPE_BASE = "https://docs.retail-advisor.dev/problems/"
 _MAX_MSG = 300
 
 
 def problem(status: int, title: str, detail: str, request: Request, *, type_: str | None = None,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": _TYPE_BASE + (type_ or title.lower().replace(" ", "-")),
+        "type": TYPE_BASE + (type_ or title.lower().replace(" ", "-")),
         "title": title,
         "status": status,
         "detail": detail,

@@ -99,7 +99,7 @@ async def _search(conn: AsyncConnection[DictRow], f: ProductFilters, where: list
     offset = decode_cursor(cursor, "products:search", (int,))[0] if cursor else 0
     sql = (
         f"{_SELECT} , lateral (select to_tsquery('simple', %s) as tsq) q "
-        f"where {' and '.join(where)} and (p.search_vector @@ q.tsq or %s <% p.search_text) "
+        f"where {' and '.join(where)} and (p.search_vector @@ q.tsq or %s <%% p.search_text) "
         "order by greatest(ts_rank(p.search_vector, q.tsq), word_similarity(%s, p.search_text)) desc, p.id "
         "limit %s offset %s"
     )

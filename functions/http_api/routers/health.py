@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from functions.http_api.deps import ContainerDep
+from functions.http_api.problems import PROBLEM_JSON, TYPE_BASE
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ async def ready(container: ContainerDep) -> JSONResponse:
     failed = [name for name, state in checks.items() if state != "ok"]
     if failed:
         return JSONResponse(
-            {"type": "https://docs.retail-advisor.dev/problems/not-ready", "title": "Not ready", "status": 503,
+            {"type": TYPE_BASE + "not-ready", "title": "Not ready", "status": 503,
              "detail": f"unreachable: {', '.join(failed)}", "instance": "/ready", "checks": checks},
-            status_code=503, media_type="application/problem+json",
+            status_code=503, media_type=PROBLEM_JSON,
         )
     return JSONResponse({"status": "ready", "checks": checks})
