@@ -1,0 +1,220 @@
+"""Bulk, idempotent writes of synced records: COPY into a temp table, then INSERT … ON CONFLICT.
+
+Every upsert keys on (store_id, external_id), so replaying a page or a whole sync changes nothing.
+An update never overwrites a newer one: rows carry the platform's updated_at and a row whose stored
+updated_at is newer than the incoming one is left alone (webhooks can arrive out of order).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.rows import DictRow
+
+from shared.stores.records import (
+    CustomerRecord,
+    OrderLineRecord,
+    OrderRecord,
+    ProductRecord,
+    RefundRecord,
+    VariantRecord,
+)
+
+_NEWER_OR_UNKNOWN = "({t}.updated_at_platform is null or excluded.updated_at_platform is null " \
+                    "or excluded.updated_at_platform >= {t}.updated_at_platform)"
+
+
+def _copy_rows(conn: Connection[DictRow], table: str, columns: Sequence[tuple[str, str]],
+               rows: Iterable[Sequence[Any]]) -> None:
+    """(Re)create temp `table` with `columns` (name, type) and COPY `rows` into it."""
+    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(table)))
+    conn.execute(sql.SQL("create temp table {} ({}) on commit drop").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in columns),
+    ))
+    copy_sql = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns))
+    with conn.cursor().copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _upsert(conn: Connection[DictRow], *, target: str, source: str, columns: Sequence[str],
+            select: str, conflict: str = "store_id, external_id", versioned: bool = True,
+            params: Sequence[Any] = ()) -> int:
+    """INSERT INTO target (columns) SELECT … FROM source ON CONFLICT DO UPDATE.
+
+    A `versioned` table carries updated_at_platform and synced_at: only a newer row replaces it.
+    """
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org_id", "store_id", "external_id"))
+    if versioned:
+        updates += f", synced_at = now() where {_NEWER_OR_UNKNOWN.format(t=target)}"
+    statement = (f"insert into {target} ({', '.join(columns)}) {select} from {source} "
+                 f"on conflict ({conflict}) do update set {updates}")
+    return conn.execute(statement, params).rowcount
+
+
+def upsert_products(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                    products: Sequence[ProductRecord]) -> int:
+    """Products with their variants; variants a product no longer has are removed."""
+    if not products:
+        return 0
+    _copy_rows(conn, "tmp_products", [
+        ("external_id", "text"), ("title", "text"), ("handle", "text"), ("status", "text"), ("vendor", "text"),
+        ("product_type", "text"), ("tags", "text[]"), ("skus", "text[]"), ("created_at_platform", "timestamptz"),
+        ("updated_at_platform", "timestamptz")],
+        ((p.external_id, p.title, p.handle, p.status, p.vendor, p.product_type, list(p.tags),
+          [v.sku for v in p.variants if v.sku], p.created_at, p.updated_at) for p in products))
+    cols = ["org_id", "store_id", "external_id", "title", "handle", "status", "vendor", "product_type", "tags",
+            "skus", "created_at_platform", "updated_at_platform"]
+    written = _upsert(conn, target="products", source="tmp_products", columns=cols,
+                      select=f"select %s, %s, {', '.join(cols[2:])}", params=(org_id, store_id))
+    written += upsert_variants(conn, org_id, store_id,
+                               [(p.external_id, v) for p in products for v in p.variants])
+    conn.execute(
+        "delete from variants v using tmp_products t, products p "
+        "where p.store_id = %s and p.external_id = t.external_id and v.product_id = p.id "
+        "and not v.external_id = any(%s)",
+        (store_id, [v.external_id for p in products for v in p.variants]),
+    )
+    return written
+
+
+def upsert_variants(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                    items: Sequence[tuple[str | None, VariantRecord]]) -> int:
+    """Variants tied to their product by the product's external id (which must be stored already)."""
+    if not items:
+        return 0
+    _copy_rows(conn, "tmp_variants", [
+        ("product_external_id", "text"), ("external_id", "text"), ("title", "text"), ("sku", "text"),
+        ("price", "numeric"), ("compare_at_price", "numeric"), ("cost", "numeric"),
+        ("inventory_quantity", "integer"), ("created_at_platform", "timestamptz"),
+        ("updated_at_platform", "timestamptz")],
+        ((parent, v.external_id, v.title, v.sku, v.price, v.compare_at_price, v.cost, v.inventory_quantity,
+          v.created_at, v.updated_at) for parent, v in items))
+    cols = ["org_id", "store_id", "product_id", "external_id", "title", "sku", "price", "compare_at_price", "cost",
+            "inventory_quantity", "created_at_platform", "updated_at_platform"]
+    select = ("select %s, %s, p.id, t.external_id, t.title, t.sku, t.price, t.compare_at_price, t.cost, "
+              "t.inventory_quantity, t.created_at_platform, t.updated_at_platform")
+    return _upsert(conn, target="variants", source="tmp_variants t join products p on p.store_id = %s "
+                   "and p.external_id = t.product_external_id", columns=cols, select=select,
+                   params=(org_id, store_id, store_id))
+
+
+def upsert_customers(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                     customers: Sequence[CustomerRecord]) -> int:
+    if not customers:
+        return 0
+    _copy_rows(conn, "tmp_customers", [
+        ("external_id", "text"), ("email", "text"), ("first_name", "text"), ("last_name", "text"),
+        ("orders_count", "integer"), ("total_spent", "numeric"), ("created_at_platform", "timestamptz"),
+        ("updated_at_platform", "timestamptz")],
+        ((c.external_id, c.email, c.first_name, c.last_name, c.orders_count, c.total_spent, c.created_at,
+          c.updated_at) for c in customers))
+    cols = ["org_id", "store_id", "external_id", "email", "first_name", "last_name", "orders_count",
+            "total_spent", "created_at_platform", "updated_at_platform"]
+    return _upsert(conn, target="customers", source="tmp_customers", columns=cols,
+                   select=f"select %s, %s, {', '.join(cols[2:])}", params=(org_id, store_id))
+
+
+def upsert_orders(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                  orders: Sequence[OrderRecord], *, replace_children: bool = True) -> int:
+    """Orders with their lines and refunds. With replace_children, lines and refunds an order no longer
+    has are removed (edits); a flat bulk stream passes False and sends children separately."""
+    if not orders:
+        return 0
+    _copy_rows(conn, "tmp_orders", [
+        ("external_id", "text"), ("name", "text"), ("customer_external_id", "text"), ("placed_at", "timestamptz"),
+        ("processed_at", "timestamptz"), ("updated_at_platform", "timestamptz"), ("cancelled_at", "timestamptz"),
+        ("closed_at", "timestamptz"), ("test", "boolean"), ("status", "text"), ("financial_status", "text"),
+        ("currency", "text"), ("presentment_currency", "text"), ("subtotal", "numeric"),
+        ("total_discounts", "numeric"), ("total_shipping", "numeric"), ("total_tax", "numeric"),
+        ("total_price", "numeric")],
+        ((o.external_id, o.name, o.customer_external_id, o.placed_at, o.processed_at, o.updated_at,
+          o.cancelled_at, o.closed_at, o.test, o.status, o.financial_status, o.currency, o.presentment_currency,
+          o.subtotal, o.total_discounts, o.total_shipping, o.total_tax, o.total_price) for o in orders))
+    cols = ["org_id", "store_id", "external_id", "name", "customer_id", "customer_external_id", "placed_at",
+            "processed_at", "updated_at_platform", "cancelled_at", "closed_at", "test", "status",
+            "financial_status", "currency", "presentment_currency", "subtotal", "total_discounts",
+            "total_shipping", "total_tax", "total_price"]
+    select = ("select %s, %s, t.external_id, t.name, c.id, t.customer_external_id, t.placed_at, t.processed_at, "
+              "t.updated_at_platform, t.cancelled_at, t.closed_at, t.test, t.status, t.financial_status, "
+              "t.currency, t.presentment_currency, t.subtotal, t.total_discounts, t.total_shipping, t.total_tax, "
+              "t.total_price")
+    written = _upsert(conn, target="orders", source="tmp_orders t left join customers c on c.store_id = %s "
+                      "and c.external_id = t.customer_external_id", columns=cols, select=select,
+                      params=(org_id, store_id, store_id))
+    lines = [(o.external_id, line) for o in orders for line in o.lines]
+    written += upsert_order_lines(conn, org_id, store_id, lines)
+    written += upsert_refunds(conn, org_id, store_id, [(o.external_id, r) for o in orders for r in o.refunds])
+    if replace_children:
+        _remove_dropped_children(conn, store_id, orders)
+    return written
+
+
+def _remove_dropped_children(conn: Connection[DictRow], store_id: uuid.UUID, orders: Sequence[OrderRecord]) -> None:
+    keep_lines = [line.external_id for o in orders for line in o.lines]
+    keep_refunds = [r.external_id for o in orders for r in o.refunds]
+    for table, keep in (("order_lines", keep_lines), ("refunds", keep_refunds)):
+        conn.execute(
+            f"delete from {table} x using tmp_orders t, orders o where o.store_id = %s "
+            "and o.external_id = t.external_id and x.order_id = o.id and not x.external_id = any(%s)",
+            (store_id, keep),
+        )
+
+
+def upsert_order_lines(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                       items: Sequence[tuple[str | None, OrderLineRecord]]) -> int:
+    """Lines tied to their order by its external id; product and variant resolved by theirs."""
+    if not items:
+        return 0
+    _copy_rows(conn, "tmp_lines", [
+        ("order_external_id", "text"), ("external_id", "text"), ("product_external_id", "text"),
+        ("variant_external_id", "text"), ("sku", "text"), ("title", "text"), ("quantity", "integer"),
+        ("unit_price", "numeric"), ("line_discount", "numeric")],
+        ((parent, li.external_id, li.product_external_id, li.variant_external_id, li.sku, li.title, li.quantity,
+          li.unit_price, li.line_discount) for parent, li in items))
+    cols = ["org_id", "store_id", "order_id", "external_id", "product_id", "variant_id", "product_external_id",
+            "variant_external_id", "sku", "title", "quantity", "unit_price", "line_discount"]
+    select = ("select %s, %s, o.id, t.external_id, p.id, v.id, t.product_external_id, t.variant_external_id, "
+              "t.sku, t.title, t.quantity, t.unit_price, t.line_discount")
+    source = ("tmp_lines t join orders o on o.store_id = %s and o.external_id = t.order_external_id "
+              "left join products p on p.store_id = %s and p.external_id = t.product_external_id "
+              "left join variants v on v.store_id = %s and v.external_id = t.variant_external_id")
+    return _upsert(conn, target="order_lines", source=source, columns=cols, select=select, versioned=False,
+                   params=(org_id, store_id, store_id, store_id, store_id))
+
+
+def upsert_refunds(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
+                   items: Sequence[tuple[str, RefundRecord]]) -> int:
+    if not items:
+        return 0
+    _copy_rows(conn, "tmp_refunds", [
+        ("order_external_id", "text"), ("external_id", "text"), ("refunded_at", "timestamptz"), ("note", "text"),
+        ("total", "numeric"), ("shipping", "numeric"), ("tax", "numeric")],
+        ((parent, r.external_id, r.refunded_at, r.note, r.total, r.shipping, r.tax) for parent, r in items))
+    cols = ["org_id", "store_id", "order_id", "external_id", "refunded_at", "note", "total", "shipping", "tax"]
+    written = _upsert(conn, target="refunds", columns=cols, versioned=False,
+                      source="tmp_refunds t join orders o on o.store_id = %s and o.external_id = t.order_external_id",
+                      select="select %s, %s, o.id, t.external_id, t.refunded_at, t.note, t.total, t.shipping, t.tax",
+                      params=(org_id, store_id, store_id))
+    lines = [(r.external_id, rl) for _, r in items for rl in r.lines]
+    if not lines:
+        return written
+    _copy_rows(conn, "tmp_refund_lines", [
+        ("refund_external_id", "text"), ("line_external_id", "text"), ("quantity", "integer"),
+        ("subtotal", "numeric"), ("tax", "numeric"), ("restock_type", "text")],
+        ((parent, rl.line_external_id, rl.quantity, rl.subtotal, rl.tax, rl.restock_type) for parent, rl in lines))
+    cols = ["org_id", "store_id", "refund_id", "order_line_id", "line_external_id", "quantity", "subtotal",
+            "tax", "restock_type"]
+    written += _upsert(conn, target="refund_lines", columns=cols, versioned=False,
+                       conflict="refund_id, line_external_id",
+                       source="tmp_refund_lines t join refunds r on r.store_id = %s and r.external_id = "
+                       "t.refund_external_id left join order_lines l on l.store_id = %s and l.external_id = "
+                       "t.line_external_id",
+                       select="select %s, %s, r.id, l.id, t.line_external_id, t.quantity, t.subtotal, t.tax, "
+                       "t.restock_type", params=(org_id, store_id, store_id, store_id))
+    return written
