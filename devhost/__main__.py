@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def ready() -> None:
             print(_banner(args.port, token, data_dir / "token"), flush=True)
 
-        asgi = build_asgi(function_app.app, stack, on_ready=ready)
+        asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=ready)
         server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
                                                access_log=False, lifespan="on"))
         # On Ctrl-C uvicorn shuts down gracefully, then re-raises; the ExitStack stops the engine and services.

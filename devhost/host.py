@@ -25,7 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from devhost.discovery import discover
+from devhost.blobs import BlobTriggerRunner
+from devhost.bus import LocalBus
+from devhost.discovery import DiscoveredFunction, discover
 from devhost.timers import TimerRunner
 from shared.secrets.local import LocalEncryptedSecretStore
 
@@ -113,11 +115,17 @@ def _invoke_timer(timers: TimerRunner, name: str, _payload: Any) -> None:
     timers.invoke(name)
 
 
-def build_asgi(app: func.FunctionApp, stack: ExitStack, *, on_ready: Callable[[], None]) -> Starlette:
+def _durable_client_args(fn: DiscoveredFunction) -> dict[str, Any]:
+    """Functions that also bind a Durable client get None: locally the container's port is the engine."""
+    return {b["name"]: None for b in fn.bindings if b["type"] == "durableClient"}
+
+
+def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
+               on_ready: Callable[[], None]) -> Starlette:
     """Start the engine and trigger runners for `app`; return the ASGI app that serves HTTP and admin calls."""
     from devhost.durable import LocalDurableEngine
-    from functions import runtime
     from functions.http_api.app import create_app
+    from shared import runtime
     from shared.bootstrap import build_container
     from shared.config import get_settings
 
@@ -129,9 +137,14 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, on_ready: Callable[[]
     container = build_container(settings, orchestrations=engine.client)
     runtime.install(container)
     functions = discover(app)
-    timers = TimerRunner(functions)
-    timers.start()
-    stack.callback(timers.stop)
+    storage = settings.storage_connection_string
+    timers = TimerRunner(functions, extra_args=_durable_client_args)
+    blobs = BlobTriggerRunner(functions, connection_string=storage, state_dir=data_dir,
+                              extra_args=_durable_client_args)
+    bus = LocalBus(functions, connection_string=storage, extra_args=_durable_client_args)
+    for runner in (timers, blobs, bus):
+        runner.start()
+        stack.callback(runner.stop)
     invokers: dict[str, Callable[[Any], None]] = {name: partial(_invoke_timer, timers, name) for name in timers.names}
     api = create_app(container)
 

@@ -110,6 +110,8 @@ class TimerRunner:
         return self._timer(name).next
 
     def start(self) -> None:
+        if self._threads.running:
+            return
         for name, timer in self._timers.items():
             self._threads.start(partial(self._run_schedule, timer), label=name)
         log.info("timers started: %s", ", ".join(self.names) or "none")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import azure.functions as func
 
-from functions.runtime import container
+from shared.runtime import container
 from shared.stores.maintenance import fail_stuck_syncs
 
 bp = func.Blueprint()

@@ -6,11 +6,12 @@ import azure.durable_functions as df
 import azure.functions as func
 from fastapi import FastAPI
 
-from functions import runtime
+from shared import runtime
 from functions.http_api.app import create_app
-from functions.http_api.durable_client import current_client
+from functions.http_api.durable_client import DurableClientOrchestrations, current_client
 
 bp = df.Blueprint()
+runtime.use_orchestrations(DurableClientOrchestrations)
 _apps: list[FastAPI] = []
 
 
