@@ -6,9 +6,9 @@ import azure.durable_functions as df
 import azure.functions as func
 from fastapi import FastAPI
 
-from shared import runtime
 from functions.http_api.app import create_app
 from functions.http_api.durable_client import DurableClientOrchestrations, current_client
+from shared import runtime
 
 bp = df.Blueprint()
 runtime.use_orchestrations(DurableClientOrchestrations)
