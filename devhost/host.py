@@ -128,6 +128,7 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
     from shared import runtime
     from shared.bootstrap import build_container
     from shared.config import get_settings
+    from shared.stores.jobs import resume_unfinished_syncs
 
     get_settings.cache_clear()
     settings = get_settings()
@@ -151,6 +152,9 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await container.start()
+        resumed = await resume_unfinished_syncs(container.db, container.orchestrations)
+        if resumed:
+            log.info("resumed unfinished syncs", extra={"instances": resumed})
         on_ready()
         yield
         await container.stop()

@@ -10,6 +10,8 @@ from shared.auth.tokens import TokenVerifier
 from shared.config import Settings
 from shared.db.pool import Database
 from shared.ports import OrchestrationPort, SecretStore
+from shared.stores.clients import build_store_client
+from shared.stores.connections import ClientFactory
 
 Probe = Callable[[], Awaitable[None]]
 
@@ -23,6 +25,8 @@ class Container:
     secrets: SecretStore
     tokens: TokenVerifier
     orchestrations: OrchestrationPort
+    # Builds a platform client for a connected store (tests hand in their own).
+    store_clients: ClientFactory
     # Readiness checks by name ("database", "storage", "bus"); each raises when its dependency is down.
     probes: dict[str, Probe] = field(default_factory=dict)
     _started: bool = False
@@ -90,7 +94,7 @@ def _bus_probe(connection_string: str) -> Probe:
 
 
 def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
-                    secrets: SecretStore | None = None) -> Container:
+                    secrets: SecretStore | None = None, store_clients: ClientFactory | None = None) -> Container:
     db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     tokens = TokenVerifier(
         hs256_secret=settings.supabase_jwt_secret.get_secret_value(), jwks_url=settings.supabase_jwks_url,
@@ -103,4 +107,4 @@ def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
     if bus_connection:
         probes["bus"] = _bus_probe(bus_connection)
     return Container(settings=settings, db=db, secrets=secrets or build_secret_store(settings), tokens=tokens,
-                     orchestrations=orchestrations, probes=probes)
+                     orchestrations=orchestrations, store_clients=store_clients or build_store_client, probes=probes)

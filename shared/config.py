@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, validation_alias=AliasChoices("RATE_LIMIT_PER_MINUTE"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
 
+    # Store connections: hosts an `api_base_url` may point at (besides loopback outside production).
+    api_base_url_allowlist: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("API_BASE_URL_ALLOWLIST")
+    )
+
     # Syncs.
     sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))
 

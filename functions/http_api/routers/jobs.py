@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter
 
-from functions.http_api.deps import UserConn
-from shared.stores import syncs
+from functions.http_api.deps import ContainerDep, CurrentPrincipal, UserConn
+from shared.stores import jobs, syncs
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -20,3 +20,9 @@ async def get_sync(sync_id: uuid.UUID, conn: UserConn) -> syncs.SyncPublic:
 @router.get("/jobs/{job_id}", summary="Any long-running job's status")
 async def get_job(job_id: uuid.UUID, conn: UserConn) -> syncs.JobPublic:
     return await syncs.get_job(conn, job_id)
+
+
+@router.post("/syncs/{sync_id}/cancel", summary="Cancel a running sync (what it saved stays)",
+             responses={409: {"description": "the sync has already ended"}})
+async def cancel_sync(sync_id: uuid.UUID, container: ContainerDep, principal: CurrentPrincipal) -> syncs.SyncPublic:
+    return await jobs.cancel_sync(container.db, principal, sync_id=sync_id, orchestrations=container.orchestrations)

@@ -1,0 +1,183 @@
+"""The sync's steps, called by the store_sync orchestration's activities (blocking, service role).
+
+Progress lives in sync_jobs.checkpoint after every page, in the same transaction as the page's rows, so
+a sync that is cancelled or whose worker dies resumes at the next page and never writes a page twice
+in a way that matters (upserts are idempotent). Watermarks move to stores.sync_state only when a whole
+run has succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import DictRow
+
+from shared.db.pool import Database
+from shared.ports import SecretStore
+from shared.stores import persist
+from shared.stores.connections import ClientFactory, StoreConnection, load_connection
+from shared.stores.platform import FetchedPage, StoreClient
+from shared.stores.records import ENTITIES, CustomerRecord, Entity, OrderRecord, ProductRecord
+
+# Re-read a little before the watermark: platforms' updated_at filters are strict and clocks drift.
+WATERMARK_OVERLAP = timedelta(minutes=5)
+PAGE_SIZE = 100
+
+
+class SyncCancelled(Exception):
+    """The job was cancelled (or the store disconnected) while it ran."""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    store_id: uuid.UUID
+    mode: str
+    status: str
+    checkpoint: dict[str, Any]
+    counts: dict[str, int]
+
+
+def _lock_job(conn: Connection[DictRow], job_id: uuid.UUID, *, lock: bool = True) -> JobRow:
+    suffix = " for update" if lock else ""
+    row = conn.execute(f"select * from sync_jobs where id = %s{suffix}", (job_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"sync job {job_id} does not exist")
+    return JobRow(row["id"], row["org_id"], row["store_id"], row["mode"], row["status"], row["checkpoint"],
+                  row["counts"])
+
+
+def begin(conn: Connection[DictRow], job_id: uuid.UUID) -> list[Entity]:
+    """Mark the job running and return the entities it still has to do (all, or the rest after a restart)."""
+    job = _lock_job(conn, job_id)
+    if job.status not in ("queued", "running"):
+        raise SyncCancelled(job.status)
+    state = conn.execute("select sync_state from stores where id = %s and status = 'active'",
+                         (job.store_id,)).fetchone()
+    if state is None:
+        raise SyncCancelled("store disconnected")
+    checkpoint = dict(job.checkpoint)
+    for entity in ENTITIES:
+        if entity not in checkpoint:
+            since = None
+            watermark = state["sync_state"].get(entity, {}).get("watermark")
+            if job.mode == "incremental" and watermark:
+                since = (datetime.fromisoformat(watermark) - WATERMARK_OVERLAP).isoformat()
+            checkpoint[entity] = {"cursor": None, "since": since, "done": False, "max_seen": None}
+    conn.execute(
+        "update sync_jobs set status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now(), "
+        "checkpoint = %s where id = %s", (json.dumps(checkpoint), job_id))
+    return [e for e in ENTITIES if not checkpoint[e]["done"]]
+
+
+def _counts_of(page: FetchedPage) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in page.records:
+        if isinstance(record, ProductRecord):
+            counts["products"] = counts.get("products", 0) + 1
+            counts["variants"] = counts.get("variants", 0) + len(record.variants)
+        elif isinstance(record, CustomerRecord):
+            counts["customers"] = counts.get("customers", 0) + 1
+        elif isinstance(record, OrderRecord):
+            counts["orders"] = counts.get("orders", 0) + 1
+            counts["refunds"] = counts.get("refunds", 0) + len(record.refunds)
+    return counts
+
+
+def _write_page(conn: Connection[DictRow], job: JobRow, entity: Entity, page: FetchedPage) -> int:
+    records = list(page.records)
+    if entity == "products":
+        return persist.upsert_products(conn, job.org_id, job.store_id, [r for r in records
+                                                                         if isinstance(r, ProductRecord)])
+    if entity == "customers":
+        return persist.upsert_customers(conn, job.org_id, job.store_id, [r for r in records
+                                                                           if isinstance(r, CustomerRecord)])
+    return persist.upsert_orders(conn, job.org_id, job.store_id, [r for r in records if isinstance(r, OrderRecord)])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    entity: Entity
+    records: int
+    done: bool
+
+
+def sync_page(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientFactory,
+              secrets: SecretStore) -> StepResult:
+    """Fetch the next page of `entity` (outside any transaction), then store it and move the checkpoint
+    in one transaction, unless the job was cancelled or moved on in the meantime."""
+    with db.service_sync() as conn:
+        job = _lock_job(conn, job_id, lock=False)
+        connection = load_connection(conn, job.store_id, secrets)
+    if job.status != "running":
+        raise SyncCancelled(job.status)
+    step = job.checkpoint[entity]
+    if step["done"]:
+        return StepResult(entity, 0, True)
+    client: StoreClient = clients(connection)
+    try:
+        since = datetime.fromisoformat(step["since"]) if step["since"] else None
+        page = client.fetch_page(entity, updated_since=since, cursor=step["cursor"], page_size=PAGE_SIZE)
+        throttle = client.throttle
+    finally:
+        client.close()
+    with db.service_sync() as conn:
+        current = _lock_job(conn, job_id)
+        if current.status != "running":
+            raise SyncCancelled(current.status)
+        if current.checkpoint[entity]["cursor"] != step["cursor"]:
+            # Another delivery of this activity got here first; its page is this page.
+            return StepResult(entity, 0, bool(current.checkpoint[entity]["done"]))
+        written = _write_page(conn, current, entity, page)
+        _record_progress(conn, current, entity, page, written, throttle.waits, throttle.waited_seconds)
+    return StepResult(entity, len(page.records), page.next_cursor is None)
+
+
+def _record_progress(conn: Connection[DictRow], job: JobRow, entity: Entity, page: FetchedPage, written: int,
+                     waits: int, waited: float) -> None:
+    checkpoint = dict(job.checkpoint)
+    step = dict(checkpoint[entity])
+    newest = max(filter(None, [step["max_seen"], page.max_updated_at.isoformat() if page.max_updated_at else None]),
+                 default=None, key=lambda v: datetime.fromisoformat(v))
+    step.update(cursor=page.next_cursor, done=page.next_cursor is None, max_seen=newest)
+    checkpoint[entity] = step
+    counts = dict(job.counts)
+    for key, n in _counts_of(page).items():
+        counts[key] = counts.get(key, 0) + n
+    finished = sum(1 for e in ENTITIES if checkpoint[e]["done"])
+    progress = min(0.99, (finished + (0 if step["done"] else 0.5)) / len(ENTITIES))
+    conn.execute(
+        "update sync_jobs set checkpoint = %s, counts = %s, progress = greatest(progress, %s), heartbeat_at = now(), "
+        "rows_written = rows_written + %s, throttle = jsonb_build_object("
+        "'waits', coalesce((throttle->>'waits')::int, 0) + %s, "
+        "'waited_seconds', round((coalesce((throttle->>'waited_seconds')::numeric, 0) + %s)::numeric, 3)) "
+        "where id = %s",
+        (json.dumps(checkpoint), json.dumps(counts), progress, written, waits, waited, job.id))
+
+
+def finish(conn: Connection[DictRow], job_id: uuid.UUID, error: str | None) -> str:
+    """End the job: succeeded (watermarks advance) or failed with the reason. A cancelled job stays so."""
+    job = _lock_job(conn, job_id)
+    if job.status not in ("queued", "running"):
+        return job.status
+    if error is not None:
+        conn.execute(
+            "update sync_jobs set status = 'failed', finished_at = now(), errors = errors || jsonb_build_array("
+            "jsonb_build_object('message', %s::text, 'at', now())) where id = %s", (error[:500], job_id))
+        return "failed"
+    state = {e: {"watermark": job.checkpoint[e]["max_seen"]} for e in ENTITIES if job.checkpoint[e]["max_seen"]}
+    conn.execute(
+        "update stores set sync_state = sync_state || %s::jsonb, last_synced_at = now() where id = %s",
+        (json.dumps(state), job.store_id))
+    conn.execute("update sync_jobs set status = 'succeeded', progress = 1, finished_at = now() where id = %s",
+                 (job_id,))
+    return "succeeded"
+
+
+__all__ = ["ClientFactory", "StoreConnection", "SyncCancelled", "begin", "finish", "sync_page"]
