@@ -115,7 +115,7 @@ def _invoke_timer(timers: TimerRunner, name: str, _payload: Any) -> None:
     timers.invoke(name)
 
 
-def _durable_client_args(fn: DiscoveredFunction) -> dict[str, Any]:
+def durable_client_args(fn: DiscoveredFunction) -> dict[str, Any]:
     """Functions that also bind a Durable client get None: locally the container's port is the engine."""
     return {b["name"]: None for b in fn.bindings if b["type"] == "durableClient"}
 
@@ -139,10 +139,10 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
     runtime.install(container)
     functions = discover(app)
     storage = settings.storage_connection_string
-    timers = TimerRunner(functions, extra_args=_durable_client_args)
+    timers = TimerRunner(functions, extra_args=durable_client_args)
     blobs = BlobTriggerRunner(functions, connection_string=storage, state_dir=data_dir,
-                              extra_args=_durable_client_args)
-    bus = LocalBus(functions, connection_string=storage, extra_args=_durable_client_args)
+                              extra_args=durable_client_args)
+    bus = LocalBus(functions, connection_string=storage, extra_args=durable_client_args)
     for runner in (timers, blobs, bus):
         runner.start()
         stack.callback(runner.stop)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 import azure.durable_functions as df
@@ -10,6 +12,21 @@ import azure.durable_functions as df
 from shared.ports import InstanceAlreadyRunning, OrchestrationState, RuntimeStatus
 
 current_client: contextvars.ContextVar[df.DurableOrchestrationClient] = contextvars.ContextVar("durable_client")
+
+
+@contextlib.contextmanager
+def bound_client(client: df.DurableOrchestrationClient | None) -> Iterator[None]:
+    """Make an invocation's Durable client binding the one the OrchestrationPort uses (None: devhost's engine)."""
+    if client is None:
+        yield
+        return
+    token = current_client.set(client)
+    try:
+        yield
+    finally:
+        current_client.reset(token)
+
+
 _LIVE = (df.OrchestrationRuntimeStatus.Pending, df.OrchestrationRuntimeStatus.Running)
 
 

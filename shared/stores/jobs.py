@@ -20,11 +20,6 @@ log = logging.getLogger(__name__)
 SYNC_ORCHESTRATION = "store_sync"
 
 
-def sync_instance_id(store_id: uuid.UUID, sequence: int) -> str:
-    """Deterministic per store and job number, so a double click starts one sync, not two."""
-    return f"sync-{store_id}-{sequence}"
-
-
 async def _live_job(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> uuid.UUID | None:
     cur = await conn.execute("select id from sync_jobs where store_id = %s and status in ('queued', 'running')",
                              (store_id,))
@@ -45,17 +40,15 @@ async def start_sync(db: Database, principal: Principal, *, store_id: uuid.UUID,
         live = await _live_job(conn, store_id)
         if live is not None:
             raise Conflict(f"a sync is already running for this store: /api/v1/syncs/{live}")
-        cur = await conn.execute("select count(*) as n from sync_jobs where store_id = %s", (store_id,))
-        instance_id = sync_instance_id(store_id, int((await cur.fetchone() or {"n": 0})["n"]) + 1)
         try:
             async with conn.transaction():
-                cur = await conn.execute(
-                    "insert into sync_jobs (org_id, store_id, mode, instance_id, requested_by) "
-                    "values (%s, %s, %s, %s, %s) returning id",
-                    (store["org_id"], store_id, mode, instance_id, principal.user_id))
-                job_id = (await cur.fetchone() or {})["id"]
+                cur = await conn.execute("select id, instance_id from app.create_sync_job(%s, %s, %s)",
+                                         (store_id, mode, principal.user_id))
+                created = await cur.fetchone()
         except errors.UniqueViolation:
             raise Conflict("a sync was started for this store at the same moment") from None
+        assert created is not None
+        job_id, instance_id = created["id"], created["instance_id"]
     try:
         await orchestrations.start(SYNC_ORCHESTRATION, {"job_id": str(job_id)}, instance_id)
     except InstanceAlreadyRunning:

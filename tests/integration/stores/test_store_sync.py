@@ -19,7 +19,10 @@ import pytest
 from psycopg.rows import dict_row
 
 import function_app
+from devhost.discovery import discover
 from devhost.durable import LocalDurableEngine
+from devhost.host import durable_client_args
+from devhost.timers import TimerRunner
 from functions.http_api.app import create_app
 from shared import runtime
 from shared.bootstrap import build_container
@@ -178,3 +181,19 @@ async def test_a_members_sync_of_another_orgs_store_is_404(api: httpx.AsyncClien
     bad = await api.post(f"/api/v1/stores/{tenant.store_id}/syncs", json={"mode": "everything"},
                          headers=tenant.member)
     assert bad.status_code == 422
+
+
+async def test_the_freshness_timer_syncs_stale_stores_once(api: httpx.AsyncClient, tenant: Tenant,
+                                                           database_url: str) -> None:
+    runner = TimerRunner(discover(function_app.app), extra_args=durable_client_args)
+    await asyncio.to_thread(runner.invoke, "start_due_syncs")
+    await asyncio.to_thread(runner.invoke, "start_due_syncs")  # the live sync is not started twice
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        jobs = conn.execute("select id, mode from sync_jobs where store_id = %s", (tenant.store_id,)).fetchall()
+    assert len(jobs) == 1
+    assert jobs[0]["mode"] == "incremental"
+    assert (await _wait(api, tenant, str(jobs[0]["id"])))["status"] == "succeeded"
+    await asyncio.to_thread(runner.invoke, "start_due_syncs")  # fresh now: nothing new
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        n = conn.execute("select count(*) as n from sync_jobs where store_id = %s", (tenant.store_id,)).fetchone()
+    assert n == {"n": 1}
