@@ -248,7 +248,8 @@ class OrderFactory:
         moment = start + timedelta(seconds=self._rng.randint(low, high))
         if moment < self._as_of:
             return moment
-        return start + (self._as_of - start) * self._rng.uniform(0.3, 0.9)
+        # Whole seconds, as the model keeps them: a fraction would make filters and rendered dates disagree.
+        return (start + (self._as_of - start) * self._rng.uniform(0.3, 0.9)).replace(microsecond=0)
 
     def _full_refund(self, order: Order, at: datetime, restock: RestockType, note: str) -> Refund:
         done = _refunded_so_far(order)

@@ -68,7 +68,9 @@ class OrderLineRecord:
     external_id: str
     quantity: int
     unit_price: Decimal  # list price per unit, before any discount
-    line_discount: Decimal = Decimal(0)  # line-level discounts only, for the whole line
+    # Discounts allocated to this line, for the whole line. Shopify: line-level only. Woo: every coupon,
+    # since Woo spreads all coupons over the lines and its API cannot tell them apart.
+    line_discount: Decimal = Decimal(0)
     product_external_id: str | None = None
     variant_external_id: str | None = None
     sku: str | None = None
@@ -99,7 +101,9 @@ class RefundRecord:
 class OrderRecord:
     external_id: str
     placed_at: datetime  # Shopify createdAt; Woo date_created_gmt
-    currency: str  # the shop's currency (amounts below are in it)
+    # The currency the amounts below are in: Shopify the shop's (shopMoney); Woo the order's own, which a
+    # multi-currency plugin can make differ from the shop's: never summed with the rest without converting.
+    currency: str
     name: str | None = None
     customer_external_id: str | None = None  # None for guest orders
     processed_at: datetime | None = None
@@ -115,6 +119,7 @@ class OrderRecord:
     total_shipping: Decimal = Decimal(0)
     total_tax: Decimal = Decimal(0)
     total_price: Decimal = Decimal(0)
+    total_fees: Decimal = Decimal(0)  # Woo fee lines (negative ones act as discounts); Shopify duties/fees
     lines: tuple[OrderLineRecord, ...] = ()
     refunds: tuple[RefundRecord, ...] = field(default_factory=tuple)
 

@@ -2,6 +2,9 @@
 -- the platform's API origin override. Watermarks advance only when a whole run has committed.
 alter table public.stores add column sync_state jsonb not null default '{}'::jsonb;
 
+-- Fees on an order (Woo fee lines, Shopify duties): part of total sales, not of net sales.
+alter table public.orders add column total_fees numeric(14, 2) not null default 0;
+
 -- Rows touched per sync, for the incremental-sync benchmark and for operators.
 alter table public.sync_jobs add column rows_written bigint not null default 0;
 
