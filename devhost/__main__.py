@@ -27,6 +27,8 @@ def _banner(port: int, token: str, token_path: Path) -> str:
         f"  Docs    {base}/docs   (OpenAPI: {base}/openapi.json)\n"
         f"  Health  {base}/health  {base}/ready\n"
         f"  User    {DEMO_EMAIL} (admin of the demo organization)\n"
+        "  Stores  demo Shopify and WooCommerce stores (fake servers on loopback), first sync under way:\n"
+        f"          curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/stores\n"
         f"  Token   {token}\n\n"
         f"  Try:    export TOKEN=$(cat {token_path})\n"
         f'          curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me\n'
@@ -62,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         def ready() -> None:
             print(_banner(args.port, token, data_dir / "token"), flush=True)
 
-        asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=ready)
+        asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=ready,
+                          demo_stores=not args.no_demo_stores)
         server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
                                                access_log=False, lifespan="on"))
         # On Ctrl-C uvicorn shuts down gracefully, then re-raises; the ExitStack stops the engine and services.
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start the local host")
     run.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
     run.add_argument("--data-dir", default=os.environ.get("DEVHOST_DATA_DIR", ".devhost"))
+    run.add_argument("--no-demo-stores", action="store_true",
+                     help="do not serve, connect and sync the fake demo Shopify and WooCommerce stores")
     run.set_defaults(fn=cmd_run)
     token = sub.add_parser("token", help="print a bearer token for a local user")
     token.add_argument("--email", default=DEMO_EMAIL)

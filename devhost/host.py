@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from devhost.blobs import BlobTriggerRunner
+from devhost.demo import ensure_demo_stores, start_demo_platforms
 from devhost.bus import LocalBus
 from devhost.discovery import DiscoveredFunction, discover
 from devhost.timers import TimerRunner
@@ -120,8 +121,8 @@ def durable_client_args(fn: DiscoveredFunction) -> dict[str, Any]:
     return {b["name"]: None for b in fn.bindings if b["type"] == "durableClient"}
 
 
-def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
-               on_ready: Callable[[], None]) -> Starlette:
+def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path, on_ready: Callable[[], None],
+               demo_stores: bool = True) -> Starlette:
     """Start the engine and trigger runners for `app`; return the ASGI app that serves HTTP and admin calls."""
     from devhost.durable import LocalDurableEngine
     from functions.http_api.app import create_app
@@ -148,6 +149,7 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
         stack.callback(runner.stop)
     invokers: dict[str, Callable[[Any], None]] = {name: partial(_invoke_timer, timers, name) for name in timers.names}
     api = create_app(container)
+    platforms = start_demo_platforms(stack) if demo_stores else []
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -155,6 +157,8 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path,
         resumed = await resume_unfinished_syncs(container.db, container.orchestrations)
         if resumed:
             log.info("resumed unfinished syncs", extra={"instances": resumed})
+        if platforms:
+            await ensure_demo_stores(container, DEMO_EMAIL, platforms)
         on_ready()
         yield
         await container.stop()

@@ -27,7 +27,8 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout
     uvicorn binds the port itself: a socket handed to it pre-bound measured ~40 ms more per request here
     (no TCP_NODELAY on it).
     """
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
+                            lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name="asgi-background")
     thread.start()

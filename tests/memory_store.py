@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.stores.connections import StoreConnection
-from shared.stores.platform import FetchedPage, ThrottleReport
+from shared.stores.platform import BulkItem, BulkStatus, FetchedPage, ThrottleReport
 from shared.stores.records import (
     CustomerRecord,
     Entity,
@@ -50,6 +51,7 @@ class MemoryStore:
     page_size: int = 5
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     before_page: Callable[[str, int], None] | None = None
+    before_item: Callable[[str, int], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, connection: StoreConnection) -> MemoryClient:
@@ -78,6 +80,29 @@ class MemoryClient:
         nxt = str(start + self.store.page_size) if start + self.store.page_size < len(rows) else None
         newest = max((r.updated_at for r in page if r.updated_at), default=None)
         return FetchedPage(records=page, next_cursor=nxt, max_updated_at=newest)
+
+    # A bulk export of the same data, in the flat shape of BulkStoreClient.iter_bulk.
+    def start_bulk(self, entity: Entity, *, updated_since: datetime | None) -> str:
+        with self.store.lock:
+            self.store.calls.append((f"bulk:{entity}", None))
+        return f"gid://memory/BulkOperation/{entity}"
+
+    def bulk_status(self, operation_id: str) -> BulkStatus:
+        entity = operation_id.rsplit("/", 1)[1]
+        return BulkStatus(state="completed", url=f"memory://{entity}", object_count=len(self.store.data[entity]))
+
+    def iter_bulk(self, url: str, entity: Entity) -> Iterator[BulkItem]:
+        for number, record in enumerate(self.store.data[entity]):
+            if self.store.before_item is not None:
+                self.store.before_item(entity, number)
+            if isinstance(record, ProductRecord):
+                yield None, replace(record, variants=())
+                yield from ((record.external_id, v) for v in record.variants)
+            elif isinstance(record, OrderRecord):
+                yield None, replace(record, lines=())
+                yield from ((record.external_id, line) for line in record.lines)
+            else:
+                yield None, record
 
     def close(self) -> None:
         return None

@@ -58,8 +58,9 @@ def _upsert(conn: Connection[DictRow], *, target: str, source: str, columns: Seq
 
 
 def upsert_products(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
-                    products: Sequence[ProductRecord]) -> int:
-    """Products with their variants; variants a product no longer has are removed."""
+                    products: Sequence[ProductRecord], *, replace_children: bool = True) -> int:
+    """Products with their variants. With replace_children, variants a product no longer has are removed;
+    a flat bulk stream passes False and sends the variants separately."""
     if not products:
         return 0
     _copy_rows(conn, "tmp_products", [
@@ -74,6 +75,8 @@ def upsert_products(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid
                       select=f"select %s, %s, {', '.join(cols[2:])}", params=(org_id, store_id))
     written += upsert_variants(conn, org_id, store_id,
                                [(p.external_id, v) for p in products for v in p.variants])
+    if not replace_children:
+        return written
     conn.execute(
         "delete from variants v using tmp_products t, products p "
         "where p.store_id = %s and p.external_id = t.external_id and v.product_id = p.id "
