@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from devhost.blobs import BlobTriggerRunner
-from devhost.demo import ensure_demo_stores, start_demo_platforms
 from devhost.bus import LocalBus
+from devhost.demo import ensure_demo_stores, start_demo_platforms
 from devhost.discovery import DiscoveredFunction, discover
 from devhost.timers import TimerRunner
 from shared.secrets.local import LocalEncryptedSecretStore
