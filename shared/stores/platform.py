@@ -41,14 +41,15 @@ class FetchedPage:
 BulkState = Literal["running", "completed", "failed"]
 # One line of an export: (parent external id, item). Parents come with their parent id None and no nested
 # connection children; each child (variant, order line) comes later with its parent's external id, so the
-# stream can be stored in chunks with flat memory.
+# stream can be stored in chunks with flat memory. Order parents carry their complete `refunds` (Shopify
+# refuses refund lines inside a bulk query, so the client reads them beside the stream): store them.
 BulkItem = tuple[str | None, Record | VariantRecord | OrderLineRecord]
 
 
 @dataclass(frozen=True)
 class BulkStatus:
     state: BulkState
-    url: str | None = None
+    url: str | None = None  # None for a completed export that found nothing
     object_count: int = 0
     root_object_count: int = 0
     error: str | None = None

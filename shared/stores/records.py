@@ -41,7 +41,9 @@ class VariantRecord:
 class ProductRecord:
     external_id: str
     title: str
-    status: str  # "active" | "draft" | "archived" (Woo: publish → active; draft/pending/private → draft)
+    # "active" | "draft" | "archived" (Woo: publish → active; draft/pending/private → draft); any other
+    # platform status passes through lowercased.
+    status: str
     handle: str | None = None
     vendor: str | None = None
     product_type: str | None = None
@@ -89,7 +91,7 @@ class RefundLineRecord:
 @dataclass(frozen=True, slots=True)
 class RefundRecord:
     external_id: str
-    refunded_at: datetime
+    refunded_at: datetime  # Shopify Refund.createdAt (the order's updatedAt when Shopify has none)
     total: Decimal  # money returned, positive
     shipping: Decimal = Decimal(0)  # refunded shipping (reduces shipping, not returns)
     tax: Decimal = Decimal(0)  # refunded tax (reduces taxes, not returns)
@@ -114,7 +116,9 @@ class OrderRecord:
     status: str | None = None  # Woo: its order status; Shopify: "cancelled" | "closed" | "open"
     financial_status: str | None = None  # lowercase, e.g. "paid", "partially_refunded"
     presentment_currency: str | None = None
-    subtotal: Decimal = Decimal(0)  # line items after line discounts, before order discounts
+    # Line items after discounts, before shipping and tax. Shopify: subtotalPriceSet (after line and
+    # order-level discounts). Woo: the sum of line totals (Woo spreads every coupon over the lines).
+    subtotal: Decimal = Decimal(0)
     total_discounts: Decimal = Decimal(0)  # line + order-level discounts
     total_shipping: Decimal = Decimal(0)
     total_tax: Decimal = Decimal(0)
