@@ -40,7 +40,7 @@ from shared.identity import ensure_membership, ensure_org, ensure_user
 from shared.secrets.local import LocalEncryptedSecretStore
 from shared.stores.connections import credentials_secret_name
 
-TOKEN = "shpat_bench_token"  # noqa: S105 - a fake store's token
+TOKEN = "shpat_bench_token"
 BULK = BulkConfig()
 
 
