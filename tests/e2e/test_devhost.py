@@ -88,6 +88,28 @@ def test_demo_user_reaches_the_api_with_the_printed_token(devhost: Devhost) -> N
     assert httpx.get(f"{devhost.base}/api/v1/me").status_code == 401
 
 
+def test_the_demo_stores_are_connected_and_synced_within_a_minute(devhost: Devhost) -> None:
+    auth = {"Authorization": f"Bearer {devhost.token}"}
+    deadline = time.monotonic() + 90
+    while True:
+        stores = httpx.get(f"{devhost.base}/api/v1/stores", headers=auth).json()["items"]
+        states = {s["platform"]: (s["last_sync"] or {}).get("status") for s in stores}
+        if set(states.values()) == {"succeeded"} or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert states == {"shopify": "succeeded", "woocommerce": "succeeded"}
+    for store in stores:
+        sync = httpx.get(f"{devhost.base}/api/v1/syncs/{store['last_sync']['id']}", headers=auth).json()
+        assert sync["counts"]["orders"] > 1000, sync
+        assert sync["counts"]["refunds"] > 0
+        products = httpx.get(f"{devhost.base}/api/v1/products", params={"store_id": store["id"]}, headers=auth)
+        assert len(products.json()["items"]) == 50
+        orders = httpx.get(f"{devhost.base}/api/v1/orders", params={"store_id": store["id"], "limit": 5},
+                           headers=auth).json()
+        assert len(orders["items"]) == 5
+        assert orders["next_cursor"]
+
+
 def test_ready_checks_database_storage_and_bus(devhost: Devhost) -> None:
     r = httpx.get(f"{devhost.base}/ready")
     assert r.status_code == 200
