@@ -172,7 +172,8 @@ def _full_and_incremental(config: CatalogConfig, *, incremental: bool) -> None:
         print(f"  order rows (orders + lines) per second: {(orders + line_rows) / full.seconds:,.0f}"
               f"  (target >= 20,000)")
         print(f"  platform lower bound (bulk export timing + {points:,.0f} query points at "
-              f"{throttle.restore_rate:.0f}/s): {bound:.1f} s; wall / bound = {full.seconds / bound:.2f}  (target <= 1.2)")
+              f"{throttle.restore_rate:.0f}/s): {bound:.1f} s; wall / bound = {full.seconds / bound:.2f}"
+              "  (target <= 1.2)")
         print(f"  peak RSS {memory.peak_mb:.0f} MB (start {memory.start_mb:.0f} MB; model and fake included)")
 
         if not incremental:
