@@ -22,6 +22,7 @@ from shared.ports import SecretStore
 from shared.stores import persist
 from shared.stores.connections import ClientFactory, StoreConnection, load_connection
 from shared.stores.platform import BulkItem, BulkStoreClient, FetchedPage, PlatformError, StoreClient
+from shared.stores.prefetch import chunks_ahead
 from shared.stores.records import (
     ENTITIES,
     CustomerRecord,
@@ -273,8 +274,9 @@ def bulk_ingest(db: Database, job_id: uuid.UUID, entity: Entity, clients: Client
                 secrets: SecretStore) -> int:
     """Stream the finished export into the database, BULK_CHUNK items per transaction with the checkpoint.
 
-    After a crash the stream is read again from the start and the items already stored are skipped
-    unparsed, so a restarted run neither repeats nor loses rows. Returns the items stored now.
+    The next chunk is downloaded and parsed while the current one is written. After a crash the stream
+    is read again from the start and the items already stored are skipped, so a restarted run neither
+    repeats nor loses rows. Returns the items stored now.
     """
     with db.service_sync() as conn:
         job = _lock_job(conn, job_id, lock=False)
@@ -286,17 +288,13 @@ def bulk_ingest(db: Database, job_id: uuid.UUID, entity: Entity, clients: Client
         _update_step(db, job_id, entity, done=True, cursor=None)
         return 0
     client = _bulk_client(clients, connection)
-    stored, chunk = 0, []
+    stored = 0
     try:
-        items = client.iter_bulk(step["bulk_url"], entity)
-        for index, item in enumerate(items):
-            if index < int(step.get("offset", 0)):
-                continue
-            chunk.append(item)
-            if len(chunk) >= BULK_CHUNK:
-                stored += _store_bulk_chunk(db, job_id, entity, chunk, done=False)
-                chunk = []
-        stored += _store_bulk_chunk(db, job_id, entity, chunk, done=True)
+        chunks = chunks_ahead(client.iter_bulk(step["bulk_url"], entity), BULK_CHUNK,
+                              skip=int(step.get("offset", 0)))
+        for chunk in chunks:
+            # Every full chunk is followed by at least one more (maybe empty), which ends the entity.
+            stored += _store_bulk_chunk(db, job_id, entity, chunk, done=len(chunk) < BULK_CHUNK)
     finally:
         client.close()
     return stored
