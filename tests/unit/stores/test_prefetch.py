@@ -25,11 +25,10 @@ def test_a_producer_error_reaches_the_consumer_after_the_good_chunks() -> None:
         yield from range(5)
         raise ConnectionResetError("download dropped")
 
-    seen = []
+    chunks = chunks_ahead(items(), 2)
+    assert [next(chunks), next(chunks)] == [[0, 1], [2, 3]]
     with pytest.raises(ConnectionResetError):
-        for chunk in chunks_ahead(items(), 2):
-            seen.append(chunk)
-    assert seen == [[0, 1], [2, 3]]
+        next(chunks)
 
 
 def test_a_consumer_that_stops_early_stops_the_producer() -> None:
