@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import uuid
 from typing import Annotated, Any, Literal
@@ -19,6 +18,7 @@ from shared.ports import SecretStore
 from shared.stores.connections import ClientFactory, StoreConnection, credentials_secret_name
 from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable
 from shared.stores.records import ShopInfo
+from shared.stores.urls import is_loopback
 
 _SHOP_DOMAIN = r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$"
 
@@ -67,17 +67,9 @@ def _check_url(url: str, name: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
         raise ValueError(f"{name} must be an http(s) URL without credentials")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(f"{name} must use https")
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_api_base_url(api_base_url: str | None, *, allowed_hosts: list[str], local: bool) -> None:
@@ -88,7 +80,7 @@ def check_api_base_url(api_base_url: str | None, *, allowed_hosts: list[str], lo
     if api_base_url is None:
         return
     host = urlsplit(api_base_url).hostname or ""
-    if (local and _is_loopback(host)) or host in allowed_hosts:
+    if (local and is_loopback(host)) or host in allowed_hosts:
         return
     raise ValidationFailed("api_base_url is not allowed", [FieldError(["body", "api_base_url"],
                                                                        "host not in API_BASE_URL_ALLOWLIST")])

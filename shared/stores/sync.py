@@ -129,15 +129,21 @@ class StepResult:
     done: bool
 
 
-def sync_page(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientFactory,
-              secrets: SecretStore) -> StepResult:
-    """Fetch the next page of `entity` (outside any transaction), then store it and move the checkpoint
-    in one transaction, unless the job was cancelled or moved on in the meantime."""
+def _running_job(db: Database, job_id: uuid.UUID, secrets: SecretStore) -> tuple[JobRow, StoreConnection]:
+    """The job and how to reach its store; SyncCancelled unless the job is running."""
     with db.service_sync() as conn:
         job = _lock_job(conn, job_id, lock=False)
         connection = load_connection(conn, job.store_id, secrets)
     if job.status != "running":
         raise SyncCancelled(job.status)
+    return job, connection
+
+
+def sync_page(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientFactory,
+              secrets: SecretStore) -> StepResult:
+    """Fetch the next page of `entity` (outside any transaction), then store it and move the checkpoint
+    in one transaction, unless the job was cancelled or moved on in the meantime."""
+    job, connection = _running_job(db, job_id, secrets)
     step = job.checkpoint[entity]
     if step["done"]:
         return StepResult(entity, 0, True)
@@ -223,11 +229,7 @@ def _bulk_client(clients: ClientFactory, connection: StoreConnection) -> BulkSto
 def bulk_start(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientFactory,
                secrets: SecretStore) -> str:
     """Start the export for `entity` once; a restarted run reuses the operation the checkpoint names."""
-    with db.service_sync() as conn:
-        job = _lock_job(conn, job_id, lock=False)
-        connection = load_connection(conn, job.store_id, secrets)
-    if job.status != "running":
-        raise SyncCancelled(job.status)
+    job, connection = _running_job(db, job_id, secrets)
     step = job.checkpoint[entity]
     if step.get("bulk_id"):
         return str(step["bulk_id"])
@@ -244,11 +246,7 @@ def bulk_start(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientF
 def bulk_poll(db: Database, job_id: uuid.UUID, entity: Entity, clients: ClientFactory,
               secrets: SecretStore) -> str:
     """The export's state: "running", "completed" (its URL saved in the checkpoint) or "failed"."""
-    with db.service_sync() as conn:
-        job = _lock_job(conn, job_id, lock=False)
-        connection = load_connection(conn, job.store_id, secrets)
-    if job.status != "running":
-        raise SyncCancelled(job.status)
+    job, connection = _running_job(db, job_id, secrets)
     client = _bulk_client(clients, connection)
     try:
         status = client.bulk_status(job.checkpoint[entity]["bulk_id"])
@@ -278,12 +276,8 @@ def bulk_ingest(db: Database, job_id: uuid.UUID, entity: Entity, clients: Client
     is read again from the start and the items already stored are skipped, so a restarted run neither
     repeats nor loses rows. Returns the items stored now.
     """
-    with db.service_sync() as conn:
-        job = _lock_job(conn, job_id, lock=False)
-        connection = load_connection(conn, job.store_id, secrets)
+    job, connection = _running_job(db, job_id, secrets)
     step = job.checkpoint[entity]
-    if job.status != "running":
-        raise SyncCancelled(job.status)
     if not step.get("bulk_url"):  # an empty export has no file
         _update_step(db, job_id, entity, done=True, cursor=None)
         return 0

@@ -8,7 +8,6 @@ mapping.py; the JSONL pairing in bulk.py.
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import re
 import time
@@ -32,6 +31,7 @@ from shared.stores.shopify.bulk import bulk_items
 from shared.stores.shopify.http import QueryCostTooHigh, RetryPolicy, ShopifyHttp
 from shared.stores.shopify.mapping import Node
 from shared.stores.shopify.pacing import MAX_PAGE_SIZE, MAX_QUERY_COST, PacingState, shared_pacing
+from shared.stores.urls import is_loopback
 
 DEFAULT_API_VERSION = "2026-10"
 _REFUND_BATCH = 25  # refunded orders read per query while streaming a bulk export (cost-sized below this)
@@ -241,7 +241,7 @@ def api_origin(shop_domain: str, api_base_url: str | None) -> str:
     """`https://{shop}.myshopify.com`, or the override; plain http only to a loopback host (tests)."""
     if api_base_url:
         url = httpx.URL(api_base_url)
-        if url.scheme != "https" and not (url.scheme == "http" and _is_loopback(url.host)):
+        if url.scheme != "https" and not (url.scheme == "http" and is_loopback(url.host)):
             raise ValueError(f"Shopify needs https (got {url.scheme}://{url.host}); http only to loopback")
         return str(url.copy_with(query=None, fragment=None)).rstrip("/")
     host = shop_domain.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
@@ -251,11 +251,3 @@ def api_origin(shop_domain: str, api_base_url: str | None) -> str:
         raise ValueError(f"not a shop domain: {shop_domain!r}")
     return f"https://{host}"
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -7,7 +7,6 @@ request logging (its INFO line prints the full URL), so even that line shows no 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 
 from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable, ThrottleReport
+from shared.stores.urls import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def api_root(base_url: str, api_base_url: str | None) -> httpx.URL:
     host (tests, the local fake), which never leaves the machine.
     """
     url = httpx.URL(api_base_url or base_url)
-    if url.scheme != "https" and not (url.scheme == "http" and _is_loopback(url.host)):
+    if url.scheme != "https" and not (url.scheme == "http" and is_loopback(url.host)):
         raise ValueError(f"WooCommerce needs an https URL (got {url.scheme}://{url.host}); "
                          "plain http is allowed only to a loopback host")
     path = url.path.rstrip("/")
@@ -55,14 +55,6 @@ def api_root(base_url: str, api_base_url: str | None) -> httpx.URL:
         path += API_PATH.rstrip("/")
     return url.copy_with(path=path + "/", query=None, fragment=None)
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _QueryStringAuth(httpx.BaseTransport):
