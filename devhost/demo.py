@@ -35,13 +35,16 @@ def start_demo_platforms(stack: ExitStack) -> list[DemoPlatform]:
         DEMO_SHOPIFY_TOKEN,
         DEMO_WOO_KEY,
         DEMO_WOO_SECRET,
+        ThrottleConfig,
         create_fake_shopify,
         create_fake_woocommerce,
         generate_store,
     )
 
     model = generate_store()
-    shopify = serve_in_thread(create_fake_shopify(model, access_token=DEMO_SHOPIFY_TOKEN))
+    # The demo shop is on a Shopify Plus-sized bucket (1,000 points/s) so its first sync takes seconds.
+    shopify = serve_in_thread(create_fake_shopify(model, access_token=DEMO_SHOPIFY_TOKEN,
+                                                  throttle=ThrottleConfig(max_available=10_000, restore_rate=1_000)))
     stack.callback(shopify.stop)
     woo = serve_in_thread(create_fake_woocommerce(model, consumer_key=DEMO_WOO_KEY,
                                                   consumer_secret=DEMO_WOO_SECRET))
