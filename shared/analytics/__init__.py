@@ -1,0 +1,1 @@
+"""Store analytics computed from synced data: daily rollups, period summaries and time series."""
