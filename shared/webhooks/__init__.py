@@ -1,0 +1,147 @@
+"""Signed webhook deliveries: verified and recorded at the edge, applied later from the `webhooks` queue.
+
+- signatures: HMAC checks over the raw body; inbox: record + dedupe + enqueue; payloads: JSON → records;
+  apply: one delivery applied to the database, idempotently, in one transaction with its bookkeeping.
+- Secrets live in the SecretStore: `shopify-app-secret` (and `shopify-app-secret-previous` during a
+  rotation) for Shopify; `store-<store id>-webhook-secret` per WooCommerce store.
+- The queue message is small JSON `{"delivery_id": "<webhook_deliveries.id>"}`, message id = that id.
+
+The MessageBus port sends it: Azure Service Bus in Azure (`ServiceBusConnection` = `Endpoint=sb://…`),
+and locally an Azurite storage queue in the envelope devhost's LocalBus reads (devhost/bus_messages.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from shared.config import Settings
+
+WEBHOOKS_QUEUE = "webhooks"
+# Names of SecretStore entries, not secrets.
+SHOPIFY_APP_SECRET = "shopify-app-secret"  # noqa: S105
+SHOPIFY_APP_SECRET_PREVIOUS = "shopify-app-secret-previous"  # noqa: S105
+
+
+def woo_webhook_secret_name(store_id: uuid.UUID) -> str:
+    return f"store-{store_id}-webhook-secret"
+
+
+class MessageBus(Protocol):
+    """Sends one message to a queue; `message_id` lets the broker drop a duplicate send."""
+
+    def send(self, queue: str, body: str, message_id: str) -> None: ...
+
+
+def encode_message(delivery_id: uuid.UUID) -> str:
+    return json.dumps({"delivery_id": str(delivery_id)})
+
+
+def decode_message(body: bytes | str) -> uuid.UUID:
+    """The delivery id of a queue message; ValueError for anything else (the bus dead-letters it)."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or "delivery_id" not in data:
+        raise ValueError("not a webhook delivery message")
+    return uuid.UUID(str(data["delivery_id"]))
+
+
+class ServiceBusMessageBus:
+    """Azure Service Bus (azure-servicebus, imported on first use); one client per process."""
+
+    def __init__(self, connection_string: str) -> None:
+        self._connection_string = connection_string
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def send(self, queue: str, body: str, message_id: str) -> None:
+        from azure.servicebus import ServiceBusClient, ServiceBusMessage
+
+        with self._lock:
+            if self._client is None:
+                self._client = ServiceBusClient.from_connection_string(self._connection_string)
+            client = self._client
+        with client.get_queue_sender(queue_name=queue) as sender:
+            sender.send_messages(ServiceBusMessage(body, message_id=message_id, content_type="application/json"))
+
+
+def storage_queue_name(entity: str) -> str:
+    """The storage queue devhost serves a Service Bus queue from (devhost.bus_routes.storage_queue_name, for
+    the short plain names used here; a test keeps the two equal)."""
+    name = re.sub(r"[^a-z0-9]+", "-", entity.lower()).strip("-")
+    if not 3 <= len(name) <= 54:
+        raise ValueError(f"queue name {entity!r} needs devhost's shortening rule")
+    return name
+
+
+def envelope_text(body: str, message_id: str, *, now: datetime | None = None) -> str:
+    """A Service Bus message as devhost's LocalBus stores it in a storage queue (bus_messages.Envelope)."""
+    return json.dumps({
+        "envelope": 1,
+        "messageId": message_id,
+        "body": base64.b64encode(body.encode()).decode("ascii"),
+        "properties": {},
+        "contentType": "application/json",
+        "correlationId": None,
+        "subject": None,
+        "enqueuedTimeUtc": (now or datetime.now(UTC)).isoformat(),
+    })
+
+
+class StorageQueueMessageBus:
+    """Local: Azurite storage queues (azure-storage-queue, imported on first use), LocalBus's envelope."""
+
+    def __init__(self, connection_string: str) -> None:
+        self._connection_string = connection_string
+        self._service: Any = None
+        self._lock = threading.Lock()
+
+    def send(self, queue: str, body: str, message_id: str) -> None:
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+        from azure.storage.queue import QueueServiceClient
+
+        with self._lock:
+            if self._service is None:
+                self._service = QueueServiceClient.from_connection_string(self._connection_string)
+            service = self._service
+        client = service.get_queue_client(storage_queue_name(queue))
+        text = envelope_text(body, message_id)
+        try:
+            client.send_message(text)
+        except ResourceNotFoundError:
+            with contextlib.suppress(ResourceExistsError):
+                client.create_queue()
+            client.send_message(text)
+
+
+_buses: dict[str, MessageBus] = {}
+_buses_lock = threading.Lock()
+
+
+def bus_for(settings: Settings) -> MessageBus:
+    """The process's MessageBus for `settings`: Service Bus for an `Endpoint=sb://` connection, else the
+    storage queues of the storage account (Azurite locally). Built once per connection string."""
+    connection = settings.service_bus_connection or settings.storage_connection_string
+    if not connection:
+        raise RuntimeError("no ServiceBusConnection or AzureWebJobsStorage: webhooks cannot be queued")
+    with _buses_lock:
+        if connection not in _buses:
+            if connection.startswith("Endpoint=sb://"):
+                _buses[connection] = ServiceBusMessageBus(connection)
+            else:
+                _buses[connection] = StorageQueueMessageBus(connection)
+        return _buses[connection]
+
+
+def bus_of(container: object) -> MessageBus:
+    """The container's `bus` once bootstrap provides one; until then the one bus_for() builds."""
+    bus: MessageBus | None = getattr(container, "bus", None)
+    if bus is not None:
+        return bus
+    settings: Settings = getattr(container, "settings")  # noqa: B009
+    return bus_for(settings)

@@ -1,0 +1,379 @@
+"""Applying one recorded delivery to the database: idempotent, newest-wins, bookkeeping in the same transaction.
+
+`apply_delivery` locks the delivery row, does nothing when it is no longer `received` (a redelivered
+queue message), applies the topic and marks the row processed (or ignored) before its transaction
+commits: a delivery is applied once or not at all. A failure rolls everything back and raises; the bus
+redelivers and, after its max delivery count, dead-letters the message (the row keeps the last error).
+
+Newest wins: persist only replaces a row whose platform updated_at is not newer, and an order or product
+whose stored version is newer is skipped whole here, so its lines, refunds and variants are not rolled
+back either. Personal data: redaction nulls the customer's e-mail and names, sets redacted_at and blanks
+the stored payloads that carried them; audit entries name ids, never personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from shared.db.pool import Database
+from shared.ports import SecretStore
+from shared.stores import persist
+from shared.stores.records import CustomerRecord, OrderRecord, ProductRecord
+from shared.webhooks import payloads
+
+log = logging.getLogger(__name__)
+Conn = Connection[DictRow]
+_MAX_ERROR = 500
+
+
+@dataclass
+class Applied:
+    status: str  # "processed" | "ignored" | "already" (an earlier message applied it)
+    detail: str = ""
+    # Secrets to delete once the transaction has committed (the SecretStore is not transactional).
+    secrets_to_delete: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    status: str
+    credentials_secret: str | None
+
+
+Handler = Callable[[Conn, dict[str, Any], list[StoreRef]], Applied]
+
+
+# -- entry points ----------------------------------------------------------------------------------------------
+
+
+def process_delivery(db: Database, secrets: SecretStore, delivery_id: uuid.UUID) -> Applied:
+    """Apply in one transaction; on failure note the error on the row (own transaction) and re-raise."""
+    try:
+        with db.service_sync() as conn:
+            result = apply_delivery(conn, delivery_id)
+    except Exception as exc:
+        with db.service_sync() as conn:
+            conn.execute("update webhook_deliveries set attempts = attempts + 1, error = %s where id = %s",
+                         (f"{type(exc).__name__}: {exc}"[:_MAX_ERROR], delivery_id))
+        raise
+    for name in result.secrets_to_delete:
+        secrets.delete(name)
+    return result
+
+
+def apply_delivery(conn: Conn, delivery_id: uuid.UUID) -> Applied:
+    row = conn.execute("select * from webhook_deliveries where id = %s for update", (delivery_id,)).fetchone()
+    if row is None:
+        # Gone: purged by shop/redact after it was queued. Nothing to apply, nothing to retry.
+        return Applied("already", "delivery no longer exists")
+    if row["status"] != "received":
+        return Applied("already", f"already {row['status']}")
+    payload = row["payload"]
+    if not isinstance(payload, dict) or payload.get("redacted"):
+        result = Applied("ignored", "payload redacted or not an object")
+    else:
+        handler = _HANDLERS.get((row["platform"], row["topic"]))
+        if handler is None:
+            result = Applied("ignored", f"topic {row['topic']} is not applied")
+        else:
+            result = handler(conn, row, _stores_of(conn, row))
+    conn.execute(
+        "update webhook_deliveries set status = %s, processed_at = now(), attempts = attempts + 1, error = %s "
+        "where id = %s", (result.status, result.detail[:_MAX_ERROR] or None, delivery_id))
+    return result
+
+
+def _stores_of(conn: Conn, row: dict[str, Any]) -> list[StoreRef]:
+    """Every store the delivery concerns: Shopify by shop domain (any organization that connected it),
+    WooCommerce the store in the delivery's URL. Disconnected ones too (GDPR topics still apply)."""
+    if row["platform"] == "shopify":
+        if not row["shop_domain"]:
+            return []
+        rows = conn.execute(
+            "select id, org_id, status, credentials_secret from stores where platform = 'shopify' "
+            "and lower(shop_domain) = lower(%s) order by created_at", (row["shop_domain"],)).fetchall()
+    else:
+        rows = conn.execute("select id, org_id, status, credentials_secret from stores where id = %s",
+                            (row["store_id"],)).fetchall()
+    return [StoreRef(r["id"], r["org_id"], r["status"], r["credentials_secret"]) for r in rows]
+
+
+def _active(stores: Sequence[StoreRef]) -> list[StoreRef]:
+    return [s for s in stores if s.status == "active"]
+
+
+def _audit(conn: Conn, org_id: uuid.UUID | None, action: str, target_type: str, target_id: str,
+           details: dict[str, Any]) -> None:
+    conn.execute(
+        "insert into audit_log (org_id, actor_id, action, target_type, target_id, details) "
+        "values (%s, null, %s, %s, %s, %s)", (org_id, action, target_type, target_id, Jsonb(details)))
+
+
+# -- newest wins ---------------------------------------------------------------------------------------------
+
+
+def _stored_is_newer(conn: Conn, table: str, store_id: uuid.UUID, external_id: str,
+                     incoming: datetime | None) -> bool:
+    """Locks the stored row (so two deliveries of one resource apply one after the other)."""
+    assert table in ("orders", "products", "customers")
+    row = conn.execute(f"select updated_at_platform from {table} where store_id = %s and external_id = %s "
+                       "for update", (store_id, external_id)).fetchone()
+    stored = None if row is None else row["updated_at_platform"]
+    return stored is not None and incoming is not None and stored > incoming
+
+
+def _with_stored_costs(conn: Conn, store_id: uuid.UUID, product: ProductRecord) -> ProductRecord:
+    """Webhooks carry no unit cost: keep what the sync stored instead of nulling it."""
+    missing = [v.external_id for v in product.variants if v.cost is None]
+    if not missing:
+        return product
+    rows = conn.execute("select external_id, cost from variants where store_id = %s and external_id = any(%s)",
+                        (store_id, missing)).fetchall()
+    costs = {r["external_id"]: r["cost"] for r in rows}
+    return replace(product, variants=tuple(
+        replace(v, cost=costs.get(v.external_id)) if v.cost is None else v for v in product.variants))
+
+
+def _save_order(conn: Conn, stores: Sequence[StoreRef], order: OrderRecord, *, replace_children: bool,
+                customer: CustomerRecord | None = None) -> Applied:
+    applied = 0
+    for store in _active(stores):
+        if _stored_is_newer(conn, "orders", store.id, order.external_id, order.updated_at):
+            continue
+        if customer is not None:
+            # Only a customer we do not know yet: the order's copy is partial and must not overwrite.
+            conn.execute(
+                "insert into customers (org_id, store_id, external_id, email, first_name, last_name, "
+                "created_at_platform, updated_at_platform) values (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "on conflict (store_id, external_id) do nothing",
+                (store.org_id, store.id, customer.external_id, customer.email, customer.first_name,
+                 customer.last_name, customer.created_at, customer.updated_at))
+        persist.upsert_orders(conn, store.org_id, store.id, [order], replace_children=replace_children)
+        applied += 1
+    return _outcome(applied, stores, f"order {order.external_id}")
+
+
+def _save_product(conn: Conn, stores: Sequence[StoreRef], product: ProductRecord, *,
+                  replace_children: bool) -> Applied:
+    applied = 0
+    for store in _active(stores):
+        if _stored_is_newer(conn, "products", store.id, product.external_id, product.updated_at):
+            continue
+        persist.upsert_products(conn, store.org_id, store.id, [_with_stored_costs(conn, store.id, product)],
+                                replace_children=replace_children)
+        conn.execute("update products set deleted_at = null where store_id = %s and external_id = %s",
+                     (store.id, product.external_id))
+        applied += 1
+    return _outcome(applied, stores, f"product {product.external_id}")
+
+
+def _outcome(applied: int, stores: Sequence[StoreRef], what: str) -> Applied:
+    if applied:
+        return Applied("processed", "")
+    if not _active(stores):
+        return Applied("ignored", "no connected store")
+    return Applied("processed", f"{what}: a newer version is stored")
+
+
+# -- Shopify ------------------------------------------------------------------------------------------------
+
+
+def _shopify_order(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    raw = row["payload"]
+    return _save_order(conn, stores, payloads.shopify_order(raw), replace_children=True,
+                       customer=payloads.shopify_order_customer(raw))
+
+
+def _shopify_order_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    external_id = payloads.resource_gid("Order", row["payload"])
+    for store in stores:
+        conn.execute("delete from orders where store_id = %s and external_id = %s", (store.id, external_id))
+    return Applied("processed" if stores else "ignored")
+
+
+def _shopify_product(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    return _save_product(conn, stores, payloads.shopify_product(row["payload"]), replace_children=True)
+
+
+def _mark_product_deleted(conn: Conn, stores: list[StoreRef], external_id: str) -> Applied:
+    for store in stores:
+        conn.execute("update products set deleted_at = coalesce(deleted_at, now()) "
+                     "where store_id = %s and external_id = %s", (store.id, external_id))
+    return Applied("processed" if stores else "ignored")
+
+
+def _shopify_product_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    return _mark_product_deleted(conn, stores, payloads.resource_gid("Product", row["payload"]))
+
+
+def _shopify_customer(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    customer = payloads.shopify_customer(row["payload"])
+    applied = 0
+    for store in _active(stores):
+        if _stored_is_newer(conn, "customers", store.id, customer.external_id, customer.updated_at):
+            continue
+        stored = conn.execute(
+            "select orders_count, total_spent, redacted_at from customers where store_id = %s and external_id = %s",
+            (store.id, customer.external_id)).fetchone()
+        if stored is not None and stored["redacted_at"] is not None:
+            continue  # redacted: never written back
+        if stored is not None:
+            customer = replace(
+                customer,
+                orders_count=stored["orders_count"] if customer.orders_count is None else customer.orders_count,
+                total_spent=stored["total_spent"] if customer.total_spent is None else customer.total_spent)
+        persist.upsert_customers(conn, store.org_id, store.id, [customer])
+        applied += 1
+    return _outcome(applied, stores, f"customer {customer.external_id}")
+
+
+def _shopify_refund(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    raw = row["payload"]
+    refund = payloads.shopify_refund(raw)
+    order_id = payloads.gid("Order", raw.get("order_id"))
+    applied = 0
+    for store in _active(stores):
+        # Unknown order: the orders/updated that every refund triggers (or the next sync) brings it.
+        applied += persist.upsert_refunds(conn, store.org_id, store.id, [(order_id, refund)])
+    if applied:
+        return Applied("processed")
+    return Applied("ignored", "no connected store" if not _active(stores) else f"order {order_id} not stored yet")
+
+
+def _app_uninstalled(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    """Stop syncs, mark the store disconnected, drop its token (after commit). Data waits for shop/redact."""
+    result = Applied("processed" if _active(stores) else "ignored")
+    for store in _active(stores):
+        conn.execute(
+            "update sync_jobs set status = 'cancelled', finished_at = now(), "
+            "errors = errors || '[{\"message\": \"app uninstalled\"}]'::jsonb "
+            "where store_id = %s and status in ('queued', 'running')", (store.id,))
+        conn.execute("update stores set status = 'disconnected', credentials_secret = null, updated_at = now() "
+                     "where id = %s", (store.id,))
+        _audit(conn, store.org_id, "store.app_uninstalled", "store", str(store.id), {"delivery": str(row["id"])})
+        if store.credentials_secret:
+            result.secrets_to_delete.append(store.credentials_secret)
+    return result
+
+
+def _customers_redact(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    raw = row["payload"]
+    customer = raw.get("customer") or {}
+    numeric_id = customer.get("id")
+    external_id = payloads.gid("Customer", numeric_id) if numeric_id else None
+    email = customer.get("email") or None
+    orders = [str(o) for o in raw.get("orders_to_redact") or ()]
+    for store in stores:
+        redacted = conn.execute(
+            "update customers set email = null, first_name = null, last_name = null, "
+            "redacted_at = coalesce(redacted_at, now()) where store_id = %s and (external_id = %s "
+            "or (%s::text is not null and lower(email) = lower(%s::text))) returning external_id",
+            (store.id, external_id, email, email)).fetchall()
+        _audit(conn, store.org_id, "customer.redacted", "customer", external_id or "",
+               {"delivery": str(row["id"]), "customers": len(redacted), "orders_to_redact": len(orders)})
+    if not stores:
+        _audit(conn, None, "customer.redacted", "customer", external_id or "",
+               {"delivery": str(row["id"]), "customers": 0, "shop_domain": row["shop_domain"]})
+    # The personal data also sits in stored payloads: this one and earlier ones about that customer.
+    conn.execute(
+        "update webhook_deliveries set payload = '{\"redacted\": true}'::jsonb where platform = 'shopify' "
+        "and lower(shop_domain) = lower(%s) and id <> %s and ((topic like 'customers/%%' and payload->>'id' = %s) "
+        "or payload->'customer'->>'id' = %s or payload->>'customer_id' = %s)",
+        (row["shop_domain"], row["id"], str(numeric_id), str(numeric_id), str(numeric_id)))
+    conn.execute("update webhook_deliveries set payload = %s where id = %s",
+                 (Jsonb({"customer": {"id": numeric_id}, "orders_to_redact": raw.get("orders_to_redact") or []}),
+                  row["id"]))
+    return Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
+
+
+def _customers_data_request(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    """Recorded for the merchant and operators; what we hold is the customer row and their orders."""
+    raw = row["payload"]
+    customer = raw.get("customer") or {}
+    external_id = payloads.gid("Customer", customer["id"]) if customer.get("id") else ""
+    details = {"delivery": str(row["id"]), "data_request": (raw.get("data_request") or {}).get("id"),
+               "orders_requested": len(raw.get("orders_requested") or ())}
+    orgs: list[uuid.UUID | None] = [s.org_id for s in stores] or [None]
+    for org_id in orgs:
+        _audit(conn, org_id, "customer.data_requested", "customer", external_id, details)
+    return Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
+
+
+def _shop_redact(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    """Delete everything of that shop: its stores (every synced row cascades) and its stored deliveries."""
+    result = Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
+    for store in stores:
+        conn.execute("delete from stores where id = %s", (store.id,))
+        _audit(conn, store.org_id, "store.redacted", "store", str(store.id), {"delivery": str(row["id"])})
+        if store.credentials_secret:
+            result.secrets_to_delete.append(store.credentials_secret)
+    conn.execute("delete from webhook_deliveries where platform = 'shopify' and lower(shop_domain) = lower(%s) "
+                 "and id <> %s", (row["shop_domain"], row["id"]))
+    conn.execute("update webhook_deliveries set payload = %s where id = %s",
+                 (Jsonb({"shop_domain": row["shop_domain"]}), row["id"]))
+    return result
+
+
+# -- WooCommerce -------------------------------------------------------------------------------------------------
+
+
+def _woo_order(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    # Woo's payload lists refunds without their dates: keep the stored lines and refunds (the sync replaces them).
+    return _save_order(conn, stores, payloads.woo_order(row["payload"]), replace_children=False)
+
+
+def _woo_order_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    for store in stores:
+        conn.execute("delete from orders where store_id = %s and external_id = %s",
+                     (store.id, str(row["payload"]["id"])))
+    return Applied("processed" if stores else "ignored")
+
+
+def _woo_product(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    raw = row["payload"]
+    # A variable product's variations are not in the payload: keep the stored ones.
+    return _save_product(conn, stores, payloads.woo_product(raw), replace_children=not raw.get("variations"))
+
+
+def _woo_product_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
+    return _mark_product_deleted(conn, stores, str(row["payload"]["id"]))
+
+
+_HANDLERS: dict[tuple[str, str], Handler] = {
+    **{("shopify", t): _shopify_order for t in (
+        "orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/fulfilled",
+        "orders/partially_fulfilled")},
+    ("shopify", "orders/delete"): _shopify_order_delete,
+    ("shopify", "products/create"): _shopify_product,
+    ("shopify", "products/update"): _shopify_product,
+    ("shopify", "products/delete"): _shopify_product_delete,
+    ("shopify", "customers/create"): _shopify_customer,
+    ("shopify", "customers/update"): _shopify_customer,
+    ("shopify", "refunds/create"): _shopify_refund,
+    ("shopify", "app/uninstalled"): _app_uninstalled,
+    ("shopify", "customers/redact"): _customers_redact,
+    ("shopify", "customers/data_request"): _customers_data_request,
+    ("shopify", "shop/redact"): _shop_redact,
+    ("woocommerce", "order.created"): _woo_order,
+    ("woocommerce", "order.updated"): _woo_order,
+    ("woocommerce", "order.restored"): _woo_order,
+    ("woocommerce", "order.deleted"): _woo_order_delete,
+    ("woocommerce", "product.created"): _woo_product,
+    ("woocommerce", "product.updated"): _woo_product,
+    ("woocommerce", "product.restored"): _woo_product,
+    ("woocommerce", "product.published"): _woo_product,
+    ("woocommerce", "product.deleted"): _woo_product_delete,
+}
+
+APPLIED_TOPICS = frozenset(_HANDLERS)
