@@ -3,6 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions.events import bp as events_bp
 from functions.http_api import bp as http_api_bp
 from functions.timers import bp as timers_bp
 from orchestrations.store_sync import bp as store_sync_bp
@@ -11,3 +12,4 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(http_api_bp)
 app.register_functions(timers_bp)
 app.register_functions(store_sync_bp)
+app.register_functions(events_bp)

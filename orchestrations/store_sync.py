@@ -18,6 +18,7 @@ import azure.durable_functions as df
 from pydantic import BaseModel
 
 from shared import runtime
+from shared.analytics.metrics import refresh_for_sync_job
 from shared.stores import sync
 from shared.stores.records import Entity
 
@@ -160,4 +161,8 @@ def sync_finish(payload: dict[str, Any]) -> str:
     job = SyncInput.model_validate(payload)
     error = payload.get("error")
     with runtime.container().db.service_sync() as conn:
-        return sync.finish(conn, job.job_id, None if error is None else str(error))
+        status = sync.finish(conn, job.job_id, None if error is None else str(error))
+        if status == "succeeded":
+            # The days this sync touched are recomputed with it, so the first read after a sync is fast.
+            refresh_for_sync_job(conn, job.job_id)
+        return status

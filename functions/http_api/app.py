@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from functions.http_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from functions.http_api.problems import install_problem_handlers
-from functions.http_api.routers import catalog, health, jobs, me, stores
+from functions.http_api.routers import analytics, catalog, health, jobs, me, stores, webhooks
 from shared.bootstrap import Container
 from shared.ratelimit import RateLimiter
 
@@ -30,7 +30,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.rate_limiter = RateLimiter(container.settings.rate_limit_per_minute)
     install_problem_handlers(app)
-    for router in (health.router, me.router, stores.router, catalog.router, jobs.router):
+    for router in (health.router, me.router, stores.router, catalog.router, jobs.router, analytics.router,
+                   webhooks.router):
         app.include_router(router)
     # Added last = outermost: request ids and security headers wrap even CORS and size refusals.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=container.settings.max_body_bytes)
