@@ -10,7 +10,7 @@ devhost restarts) picks up from the checkpoint.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from typing import Any
 
@@ -126,34 +126,29 @@ def sync_page(payload: dict[str, Any]) -> dict[str, Any]:
     return {"entity": result.entity, "records": result.records, "done": result.done, "cancelled": False}
 
 
-@bp.activity_trigger(input_name="payload")
-def sync_bulk_start(payload: dict[str, Any]) -> str:
+def _bulk_step(step_fn: Callable[..., Any], payload: dict[str, Any]) -> Any:
+    """Run one bulk step for the payload's job and entity; "cancelled" when the job no longer runs."""
     step = StepInput.model_validate(payload)
     c = runtime.container()
     try:
-        return sync.bulk_start(c.db, step.job_id, step.entity, c.store_clients, c.secrets)
+        return step_fn(c.db, step.job_id, step.entity, c.store_clients, c.secrets)
     except sync.SyncCancelled:
         return "cancelled"
+
+
+@bp.activity_trigger(input_name="payload")
+def sync_bulk_start(payload: dict[str, Any]) -> str:
+    return _bulk_step(sync.bulk_start, payload)
 
 
 @bp.activity_trigger(input_name="payload")
 def sync_bulk_poll(payload: dict[str, Any]) -> str:
-    step = StepInput.model_validate(payload)
-    c = runtime.container()
-    try:
-        return sync.bulk_poll(c.db, step.job_id, step.entity, c.store_clients, c.secrets)
-    except sync.SyncCancelled:
-        return "cancelled"
+    return _bulk_step(sync.bulk_poll, payload)
 
 
 @bp.activity_trigger(input_name="payload")
 def sync_bulk_ingest(payload: dict[str, Any]) -> int | str:
-    step = StepInput.model_validate(payload)
-    c = runtime.container()
-    try:
-        return sync.bulk_ingest(c.db, step.job_id, step.entity, c.store_clients, c.secrets)
-    except sync.SyncCancelled:
-        return "cancelled"
+    return _bulk_step(sync.bulk_ingest, payload)
 
 
 @bp.activity_trigger(input_name="payload")
