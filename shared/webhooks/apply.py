@@ -15,43 +15,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
-
-from psycopg import Connection
-from psycopg.rows import DictRow
-from psycopg.types.json import Jsonb
 
 from shared.db.pool import Database
 from shared.ports import SecretStore
 from shared.stores import persist
 from shared.stores.records import CustomerRecord, OrderRecord, ProductRecord
-from shared.webhooks import payloads
+from shared.webhooks import compliance, payloads
+from shared.webhooks.outcomes import Applied, Conn, Handler, StoreRef, active
 
 log = logging.getLogger(__name__)
-Conn = Connection[DictRow]
 _MAX_ERROR = 500
-
-
-@dataclass
-class Applied:
-    status: str  # "processed" | "ignored" | "already" (an earlier message applied it)
-    detail: str = ""
-    # Secrets to delete once the transaction has committed (the SecretStore is not transactional).
-    secrets_to_delete: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StoreRef:
-    id: uuid.UUID
-    org_id: uuid.UUID
-    status: str
-    credentials_secret: str | None
-
-
-Handler = Callable[[Conn, dict[str, Any], list[StoreRef]], Applied]
 
 
 # -- entry points ----------------------------------------------------------------------------------------------
@@ -109,17 +86,6 @@ def _stores_of(conn: Conn, row: dict[str, Any]) -> list[StoreRef]:
     return [StoreRef(r["id"], r["org_id"], r["status"], r["credentials_secret"]) for r in rows]
 
 
-def _active(stores: Sequence[StoreRef]) -> list[StoreRef]:
-    return [s for s in stores if s.status == "active"]
-
-
-def _audit(conn: Conn, org_id: uuid.UUID | None, action: str, target_type: str, target_id: str,
-           details: dict[str, Any]) -> None:
-    conn.execute(
-        "insert into audit_log (org_id, actor_id, action, target_type, target_id, details) "
-        "values (%s, null, %s, %s, %s, %s)", (org_id, action, target_type, target_id, Jsonb(details)))
-
-
 # -- newest wins ---------------------------------------------------------------------------------------------
 
 
@@ -148,7 +114,7 @@ def _with_stored_costs(conn: Conn, store_id: uuid.UUID, product: ProductRecord) 
 def _save_order(conn: Conn, stores: Sequence[StoreRef], order: OrderRecord, *, replace_children: bool,
                 customer: CustomerRecord | None = None) -> Applied:
     applied = 0
-    for store in _active(stores):
+    for store in active(stores):
         if _stored_is_newer(conn, "orders", store.id, order.external_id, order.updated_at):
             continue
         if customer is not None:
@@ -167,7 +133,7 @@ def _save_order(conn: Conn, stores: Sequence[StoreRef], order: OrderRecord, *, r
 def _save_product(conn: Conn, stores: Sequence[StoreRef], product: ProductRecord, *,
                   replace_children: bool) -> Applied:
     applied = 0
-    for store in _active(stores):
+    for store in active(stores):
         if _stored_is_newer(conn, "products", store.id, product.external_id, product.updated_at):
             continue
         persist.upsert_products(conn, store.org_id, store.id, [_with_stored_costs(conn, store.id, product)],
@@ -181,7 +147,7 @@ def _save_product(conn: Conn, stores: Sequence[StoreRef], product: ProductRecord
 def _outcome(applied: int, stores: Sequence[StoreRef], what: str) -> Applied:
     if applied:
         return Applied("processed", "")
-    if not _active(stores):
+    if not active(stores):
         return Applied("ignored", "no connected store")
     return Applied("processed", f"{what}: a newer version is stored")
 
@@ -220,7 +186,7 @@ def _shopify_product_delete(conn: Conn, row: dict[str, Any], stores: list[StoreR
 def _shopify_customer(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
     customer = payloads.shopify_customer(row["payload"])
     applied = 0
-    for store in _active(stores):
+    for store in active(stores):
         if _stored_is_newer(conn, "customers", store.id, customer.external_id, customer.updated_at):
             continue
         stored = conn.execute(
@@ -243,86 +209,12 @@ def _shopify_refund(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> 
     refund = payloads.shopify_refund(raw)
     order_id = payloads.gid("Order", raw.get("order_id"))
     applied = 0
-    for store in _active(stores):
+    for store in active(stores):
         # Unknown order: the orders/updated that every refund triggers (or the next sync) brings it.
         applied += persist.upsert_refunds(conn, store.org_id, store.id, [(order_id, refund)])
     if applied:
         return Applied("processed")
-    return Applied("ignored", "no connected store" if not _active(stores) else f"order {order_id} not stored yet")
-
-
-def _app_uninstalled(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
-    """Stop syncs, mark the store disconnected, drop its token (after commit). Data waits for shop/redact."""
-    result = Applied("processed" if _active(stores) else "ignored")
-    for store in _active(stores):
-        conn.execute(
-            "update sync_jobs set status = 'cancelled', finished_at = now(), "
-            "errors = errors || '[{\"message\": \"app uninstalled\"}]'::jsonb "
-            "where store_id = %s and status in ('queued', 'running')", (store.id,))
-        conn.execute("update stores set status = 'disconnected', credentials_secret = null, updated_at = now() "
-                     "where id = %s", (store.id,))
-        _audit(conn, store.org_id, "store.app_uninstalled", "store", str(store.id), {"delivery": str(row["id"])})
-        if store.credentials_secret:
-            result.secrets_to_delete.append(store.credentials_secret)
-    return result
-
-
-def _customers_redact(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
-    raw = row["payload"]
-    customer = raw.get("customer") or {}
-    numeric_id = customer.get("id")
-    external_id = payloads.gid("Customer", numeric_id) if numeric_id else None
-    email = customer.get("email") or None
-    orders = [str(o) for o in raw.get("orders_to_redact") or ()]
-    for store in stores:
-        redacted = conn.execute(
-            "update customers set email = null, first_name = null, last_name = null, "
-            "redacted_at = coalesce(redacted_at, now()) where store_id = %s and (external_id = %s "
-            "or (%s::text is not null and lower(email) = lower(%s::text))) returning external_id",
-            (store.id, external_id, email, email)).fetchall()
-        _audit(conn, store.org_id, "customer.redacted", "customer", external_id or "",
-               {"delivery": str(row["id"]), "customers": len(redacted), "orders_to_redact": len(orders)})
-    if not stores:
-        _audit(conn, None, "customer.redacted", "customer", external_id or "",
-               {"delivery": str(row["id"]), "customers": 0, "shop_domain": row["shop_domain"]})
-    # The personal data also sits in stored payloads: this one and earlier ones about that customer.
-    conn.execute(
-        "update webhook_deliveries set payload = '{\"redacted\": true}'::jsonb where platform = 'shopify' "
-        "and lower(shop_domain) = lower(%s) and id <> %s and ((topic like 'customers/%%' and payload->>'id' = %s) "
-        "or payload->'customer'->>'id' = %s or payload->>'customer_id' = %s)",
-        (row["shop_domain"], row["id"], str(numeric_id), str(numeric_id), str(numeric_id)))
-    conn.execute("update webhook_deliveries set payload = %s where id = %s",
-                 (Jsonb({"customer": {"id": numeric_id}, "orders_to_redact": raw.get("orders_to_redact") or []}),
-                  row["id"]))
-    return Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
-
-
-def _customers_data_request(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
-    """Recorded for the merchant and operators; what we hold is the customer row and their orders."""
-    raw = row["payload"]
-    customer = raw.get("customer") or {}
-    external_id = payloads.gid("Customer", customer["id"]) if customer.get("id") else ""
-    details = {"delivery": str(row["id"]), "data_request": (raw.get("data_request") or {}).get("id"),
-               "orders_requested": len(raw.get("orders_requested") or ())}
-    orgs: list[uuid.UUID | None] = [s.org_id for s in stores] or [None]
-    for org_id in orgs:
-        _audit(conn, org_id, "customer.data_requested", "customer", external_id, details)
-    return Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
-
-
-def _shop_redact(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
-    """Delete everything of that shop: its stores (every synced row cascades) and its stored deliveries."""
-    result = Applied("processed" if stores else "ignored", "" if stores else "no store for this shop")
-    for store in stores:
-        conn.execute("delete from stores where id = %s", (store.id,))
-        _audit(conn, store.org_id, "store.redacted", "store", str(store.id), {"delivery": str(row["id"])})
-        if store.credentials_secret:
-            result.secrets_to_delete.append(store.credentials_secret)
-    conn.execute("delete from webhook_deliveries where platform = 'shopify' and lower(shop_domain) = lower(%s) "
-                 "and id <> %s", (row["shop_domain"], row["id"]))
-    conn.execute("update webhook_deliveries set payload = %s where id = %s",
-                 (Jsonb({"shop_domain": row["shop_domain"]}), row["id"]))
-    return result
+    return Applied("ignored", "no connected store" if not active(stores) else f"order {order_id} not stored yet")
 
 
 # -- WooCommerce -------------------------------------------------------------------------------------------------
@@ -361,10 +253,10 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("shopify", "customers/create"): _shopify_customer,
     ("shopify", "customers/update"): _shopify_customer,
     ("shopify", "refunds/create"): _shopify_refund,
-    ("shopify", "app/uninstalled"): _app_uninstalled,
-    ("shopify", "customers/redact"): _customers_redact,
-    ("shopify", "customers/data_request"): _customers_data_request,
-    ("shopify", "shop/redact"): _shop_redact,
+    ("shopify", "app/uninstalled"): compliance.app_uninstalled,
+    ("shopify", "customers/redact"): compliance.customers_redact,
+    ("shopify", "customers/data_request"): compliance.customers_data_request,
+    ("shopify", "shop/redact"): compliance.shop_redact,
     ("woocommerce", "order.created"): _woo_order,
     ("woocommerce", "order.updated"): _woo_order,
     ("woocommerce", "order.restored"): _woo_order,
