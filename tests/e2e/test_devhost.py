@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,11 +11,16 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+
+from shared.secrets.local import LocalEncryptedSecretStore
+from shared.webhooks import SHOPIFY_APP_SECRET
+from shared.webhooks.signatures import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -108,6 +114,37 @@ def test_the_demo_stores_are_connected_and_synced_within_a_minute(devhost: Devho
                            headers=auth).json()
         assert len(orders["items"]) == 5
         assert orders["next_cursor"]
+
+
+def test_a_signed_webhook_travels_through_the_local_bus_into_the_api(devhost: Devhost) -> None:
+    auth = {"Authorization": f"Bearer {devhost.token}"}
+    state = json.loads((devhost.data_dir / "devhost.json").read_text())
+    LocalEncryptedSecretStore(devhost.data_dir / "secrets.enc", state["secrets_key"]).set(
+        SHOPIFY_APP_SECRET, "e2e-app-secret")
+    stores = httpx.get(f"{devhost.base}/api/v1/stores", headers=auth).json()["items"]
+    shop = next(s for s in stores if s["platform"] == "shopify")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    body = json.dumps({
+        "id": 99000001, "admin_graphql_api_id": "gid://shopify/Order/99000001", "name": "#E2E", "currency": "USD",
+        "created_at": now, "updated_at": now, "financial_status": "paid", "test": False,
+        "subtotal_price": "30.00", "total_price": "30.00", "line_items": [
+            {"id": 990000011, "quantity": 2, "price": "15.00", "name": "Webhook Mug", "discount_allocations": []}],
+        "refunds": []}).encode()
+    headers = {"X-Shopify-Hmac-Sha256": sign("e2e-app-secret", body), "X-Shopify-Topic": "orders/create",
+               "X-Shopify-Shop-Domain": shop["shop_domain"], "X-Shopify-Webhook-Id": "e2e-delivery-1",
+               "Content-Type": "application/json"}
+    assert httpx.post(f"{devhost.base}/webhooks/shopify", content=body, headers=headers).status_code == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        newest = httpx.get(f"{devhost.base}/api/v1/orders", params={"store_id": shop["id"], "limit": 1},
+                           headers=auth).json()["items"]
+        if newest and newest[0]["external_id"] == "gid://shopify/Order/99000001":
+            break
+        time.sleep(0.3)
+    assert newest[0]["total_price"] == {"amount": "30.00", "currency": "USD"}
+    again = httpx.post(f"{devhost.base}/webhooks/shopify", content=body, headers=headers)
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
 
 
 def test_ready_checks_database_storage_and_bus(devhost: Devhost) -> None:
