@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"sync": "tests.benchmarks.bench_sync"}
+BENCHMARKS = {"sync": "tests.benchmarks.bench_sync", "webhooks": "tests.benchmarks.bench_webhooks"}
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,133 @@
+"""Webhook benchmark: signed Shopify deliveries at a sustained rate against devhost (the real local host).
+
+Measures what the sender sees (deliveries accepted per second, acknowledgement latency p50/p99) and what
+the merchant sees (lag from receipt until the change is applied, p50/p95), from the delivery rows.
+Prints figures; asserts nothing about time.
+
+    python -m tests.benchmarks webhooks        # 3,000 deliveries, 64 at a time
+    BENCH_WEBHOOKS=500 python -m tests.benchmarks webhooks
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from shared.secrets.local import LocalEncryptedSecretStore
+from shared.webhooks import SHOPIFY_APP_SECRET
+from shared.webhooks.signatures import sign
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "bench-app-secret"
+
+
+def _start_devhost(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AzureWebJobsStorage",
+                                                            "AZURE_STORAGE_CONNECTION_STRING")}
+    env["LOG_LEVEL"] = "WARNING"
+    process = subprocess.Popen([sys.executable, "-m", "devhost", "run", "--port", str(port), "--data-dir",
+                                str(data_dir)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("devhost did not start")
+
+
+def _delivery(n: int) -> bytes:
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    order_id = 98_000_000 + n
+    return json.dumps({
+        "id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}", "name": f"#B{n}",
+        "currency": "USD", "created_at": now, "updated_at": now, "financial_status": "paid", "test": False,
+        "subtotal_price": "20.00", "total_price": "20.00", "refunds": [],
+        "line_items": [{"id": order_id * 10, "quantity": 1, "price": "20.00", "name": "Bench item",
+                        "discount_allocations": []}]}).encode()
+
+
+async def _fire(base: str, domain: str, total: int, concurrency: int) -> tuple[list[float], float, int]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(total):
+        queue.put_nowait(n)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while not queue.empty():
+            n = queue.get_nowait()
+            body = _delivery(n)
+            headers = {"X-Shopify-Hmac-Sha256": sign(SECRET, body), "X-Shopify-Topic": "orders/create",
+                       "X-Shopify-Shop-Domain": domain, "X-Shopify-Webhook-Id": f"bench-{n}",
+                       "Content-Type": "application/json"}
+            started = time.perf_counter()
+            response = await client.post(f"{base}/webhooks/shopify", content=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            failures += response.status_code != 202
+
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return latencies, time.perf_counter() - started, failures
+
+
+def _lags(database_url: str, total: int, timeout: float = 300) -> list[float]:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            done = conn.execute("select count(*) from webhook_deliveries where delivery_id like 'bench-%%' "
+                                "and status = 'processed'").fetchone()
+            if done and done[0] >= total:
+                break
+            time.sleep(0.5)
+        rows = conn.execute("select extract(epoch from processed_at - received_at) from webhook_deliveries "
+                            "where delivery_id like 'bench-%%' and processed_at is not null").fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def _pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    total = int(os.environ.get("BENCH_WEBHOOKS", "3000"))
+    concurrency = int(os.environ.get("BENCH_WEBHOOK_CONCURRENCY", "64"))
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-")) / "data"
+    process, base = _start_devhost(data_dir)
+    try:
+        state = json.loads((data_dir / "devhost.json").read_text())
+        LocalEncryptedSecretStore(data_dir / "secrets.enc", state["secrets_key"]).set(SHOPIFY_APP_SECRET, SECRET)
+        token = (data_dir / "token").read_text().strip()
+        stores = httpx.get(f"{base}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        domain = next(s["shop_domain"] for s in stores if s["platform"] == "shopify")
+        latencies, seconds, failures = asyncio.run(_fire(base, domain, total, concurrency))
+        print(f"{total} deliveries, {concurrency} at a time: {total / seconds:,.0f} accepted/s "
+              f"(target >= 500), ack p50 {_pct(latencies, 50) * 1000:.0f} ms, p99 {_pct(latencies, 99) * 1000:.0f} ms "
+              f"(target < 100 ms), non-202: {failures}")
+        lags = _lags(f"postgresql://postgres:@/postgres?host={data_dir / 'postgres'}", total)
+        print(f"applied {len(lags)}/{total}; lag receipt → applied: p50 {_pct(lags, 50):.2f} s, "
+              f"p95 {_pct(lags, 95):.2f} s (target < 2 s)")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
