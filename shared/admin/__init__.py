@@ -1,0 +1,1 @@
+"""Super-admin operations: dead-lettered messages and their replay."""
