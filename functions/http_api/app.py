@@ -10,7 +10,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from functions.http_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from functions.http_api.problems import install_problem_handlers
-from functions.http_api.routers import analytics, catalog, health, jobs, me, stores, webhooks
+from functions.http_api.routers import (
+    admin,
+    analytics,
+    analytics_customers,
+    analytics_products,
+    catalog,
+    events,
+    health,
+    jobs,
+    me,
+    stores,
+    webhooks,
+)
 from shared.bootstrap import Container
 from shared.ratelimit import RateLimiter
 
@@ -31,7 +43,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.rate_limiter = RateLimiter(container.settings.rate_limit_per_minute)
     install_problem_handlers(app)
     for router in (health.router, me.router, stores.router, catalog.router, jobs.router, analytics.router,
-                   webhooks.router):
+                   analytics_products.router, analytics_customers.router, webhooks.router, events.router, admin.router):
         app.include_router(router)
     # Added last = outermost: request ids and security headers wrap even CORS and size refusals.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=container.settings.max_body_bytes)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -110,6 +111,16 @@ def _pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
 
 
+def _synced_stores(base: str, token: str) -> list[dict[str, Any]]:
+    """The demo stores once their first syncs are done, so the load does not compete with them."""
+    for _ in range(600):
+        stores = httpx.get(f"{base}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        if stores and all((s["last_sync"] or {}).get("status") == "succeeded" for s in stores):
+            return list(stores)
+        time.sleep(0.5)
+    raise RuntimeError("the demo stores did not finish syncing")
+
+
 def main() -> None:
     total = int(os.environ.get("BENCH_WEBHOOKS", "3000"))
     concurrency = int(os.environ.get("BENCH_WEBHOOK_CONCURRENCY", "64"))
@@ -119,7 +130,7 @@ def main() -> None:
         state = json.loads((data_dir / "devhost.json").read_text())
         LocalEncryptedSecretStore(data_dir / "secrets.enc", state["secrets_key"]).set(SHOPIFY_APP_SECRET, SECRET)
         token = (data_dir / "token").read_text().strip()
-        stores = httpx.get(f"{base}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        stores = _synced_stores(base, token)
         domain = next(s["shop_domain"] for s in stores if s["platform"] == "shopify")
         latencies, seconds, failures = asyncio.run(_fire(base, domain, total, concurrency))
         print(f"{total} deliveries, {concurrency} at a time: {total / seconds:,.0f} accepted/s "
