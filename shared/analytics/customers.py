@@ -22,7 +22,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from pydantic import BaseModel, Field
 
-from shared.analytics.summary import _store
+from shared.analytics.summary import store_context
 from shared.errors import FieldError, ValidationFailed
 from shared.money import Money
 
@@ -386,7 +386,7 @@ def _money(amount_cents: int, currency: str) -> Money:
 async def customer_analytics(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, as_of_date: date | None = None,
                              cohort_months: int = DEFAULT_COHORT_MONTHS) -> CustomersAnalyticsPublic:
     """RFM segments as of a shop-local day (default today) and the last `cohort_months` first-order cohorts."""
-    store = await _store(conn, store_id)
+    store = await store_context(conn, store_id)
     as_of = as_of_date or store.today
     validate_params(as_of, store.today, cohort_months)
     facts = await _facts(conn, store.id, as_of)

@@ -19,7 +19,7 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.analytics.metrics import change_pct
-from shared.analytics.summary import _store, validate_range
+from shared.analytics.summary import store_context, validate_range
 from shared.errors import ValidationFailed
 from shared.money import CENT, Money
 from shared.pagination import decode_cursor, encode_cursor, page_of
@@ -231,7 +231,7 @@ async def product_metrics(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID
     offset = int(decode_cursor(cursor, kind, (int,))[0]) if cursor else 0
     if offset < 0:
         raise ValidationFailed("the cursor is not valid for this list; start again without it")
-    store = await _store(conn, store_id)
+    store = await store_context(conn, store_id)
     (h1a, h1b), (h2a, h2b) = halves(date_from, date_to)
     wa, wb = doi_window(date_to, store.today)
     params = {"store": store.id, "from": date_from, "to": date_to, "h1a": h1a, "h1b": h1b, "h2a": h2a, "h2b": h2b,

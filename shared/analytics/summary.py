@@ -86,7 +86,7 @@ class TimeseriesPublic(BaseModel):
 
 
 @dataclass(frozen=True)
-class _Store:
+class StoreContext:
     id: uuid.UUID
     currency: str
     timezone: str
@@ -106,7 +106,7 @@ def validate_range(date_from: date, date_to: date) -> None:
                                [FieldError(["query", "to"], f"at most {MAX_RANGE_DAYS} days after `from`")])
 
 
-async def _store(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> _Store:
+async def store_context(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> StoreContext:
     cur = await conn.execute(
         "select s.id, coalesce(s.currency, 'USD') as currency, s.timezone, s.last_synced_at, "
         "(now() at time zone s.timezone)::date as today, "
@@ -116,11 +116,11 @@ async def _store(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> _Store:
     row = await cur.fetchone()
     if row is None:
         raise NotFound("store not found")
-    return _Store(row["id"], row["currency"].strip(), row["timezone"], row["today"], row["last_synced_at"],
+    return StoreContext(row["id"], row["currency"].strip(), row["timezone"], row["today"], row["last_synced_at"],
                   [row["last_sync"]] if row["last_sync"] else [])
 
 
-async def _daily_rows(conn: AsyncConnection[DictRow], store: _Store, date_from: date,
+async def daily_rows(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date,
                       date_to: date) -> list[dict[str, Any]]:
     await m.ensure_fresh(conn, store.id, date_from, date_to, store.today)
     cur = await conn.execute(
@@ -164,7 +164,7 @@ def _metrics_of(totals: Totals, currency: str) -> SummaryMetrics:
     return SummaryMetrics.model_validate(values)
 
 
-async def _period_totals(conn: AsyncConnection[DictRow], store: _Store, date_from: date, date_to: date,
+async def _period_totals(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date, date_to: date,
                          rows: list[dict[str, Any]]) -> Totals:
     inside = [r for r in rows if date_from <= r["day"] <= date_to]
     customers = await _customers(conn, store.id, date_from, date_to, "period")
@@ -179,10 +179,10 @@ async def summary(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, date_f
                   date_to: date) -> SummaryPublic:
     """The period's metrics beside the previous period of equal length, with change in percent."""
     validate_range(date_from, date_to)
-    store = await _store(conn, store_id)
+    store = await store_context(conn, store_id)
     length = timedelta(days=(date_to - date_from).days + 1)
     prev_from, prev_to = date_from - length, date_from - timedelta(days=1)
-    rows = await _daily_rows(conn, store, prev_from, date_to)
+    rows = await daily_rows(conn, store, prev_from, date_to)
     current = await _period_totals(conn, store, date_from, date_to, rows)
     previous = await _period_totals(conn, store, prev_from, prev_to, rows)
     return SummaryPublic(
@@ -198,8 +198,8 @@ async def timeseries(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, met
                      date_from: date, date_to: date) -> TimeseriesPublic:
     """One metric per day, ISO week (Monday) or month; `t` is the bucket's first day, empty buckets are 0."""
     validate_range(date_from, date_to)
-    store = await _store(conn, store_id)
-    rows = await _daily_rows(conn, store, date_from, date_to)
+    store = await store_context(conn, store_id)
+    rows = await daily_rows(conn, store, date_from, date_to)
     customers = (await _customers(conn, store.id, date_from, date_to, interval)
                  if metric in m.CUSTOMER_METRICS else {})
     keys = list(m.buckets(date_from, date_to, interval))

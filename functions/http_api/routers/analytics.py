@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from functions.http_api.deps import UserConn
+from shared.analytics import funnel
 from shared.analytics import summary as service
 from shared.analytics.metrics import Interval
 
@@ -30,3 +31,9 @@ async def get_timeseries(conn: UserConn, store_id: uuid.UUID, metric: service.Me
                          date_to: To, interval: Interval = "day") -> service.TimeseriesPublic:
     return await service.timeseries(conn, store_id=store_id, metric=metric, interval=interval,
                                     date_from=date_from, date_to=date_to)
+
+
+@router.get("/funnel", summary="Sessions → product views → add to cart → checkout → purchase, and conversion",
+            response_model_by_alias=True)
+async def get_funnel(conn: UserConn, store_id: uuid.UUID, date_from: From, date_to: To) -> funnel.FunnelPublic:
+    return await funnel.funnel(conn, store_id=store_id, date_from=date_from, date_to=date_to)
