@@ -11,6 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions.http_api.durable_client import bound_client
+from shared.analytics.drift import check_all
 from shared.bootstrap import Container
 from shared.ports import InstanceAlreadyRunning
 from shared.runtime import container
@@ -52,3 +53,12 @@ async def start_due_syncs(timer: func.TimerRequest, client: df.DurableOrchestrat
                     fail_job(conn, job_id, "an orchestration with this id was still running")
     if jobs:
         log.info("started due syncs", extra={"count": len(jobs)})
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 30 3 * * *", run_on_startup=False)
+def check_metric_drift(timer: func.TimerRequest) -> None:
+    """Nightly: recompute the last weeks of every store's rollup from raw rows; drifted days are reported."""
+    with container().db.service_sync() as conn:
+        drifts = [d for d in check_all(conn) if d.days]
+    for drift in drifts:
+        log.warning("analytics rollup drift repaired", extra={"store_id": str(drift.store_id), "days": drift.days})
