@@ -72,7 +72,8 @@ async def ensure_demo_stores(container: Container, demo_email: str, platforms: l
             async with container.db.as_user(principal.claims) as conn:
                 access = await load_access(conn, principal)
                 store_id = await connect.connect_store(conn, access=access, body=platform.body,
-                                                       clients=container.store_clients, secrets=container.secrets)
+                                                       clients=container.store_clients, secrets=container.secrets,
+                                                       public_base_url=container.settings.public_base_url)
             log.info("connected demo store", extra={"store_id": str(store_id), "platform": platform.body.platform})
         else:
             async with container.db.as_service() as conn:

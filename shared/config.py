@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=AliasChoices("API_BASE_URL_ALLOWLIST")
     )
 
+    # Webhooks: the public origin platforms deliver to (`{base}/webhooks/...`); empty = no registration.
+    public_base_url: str = Field(default="", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"))
+
     # Syncs.
     sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))
 

@@ -4,9 +4,9 @@
     uvicorn.run(app, port=8081)  # POST http://127.0.0.1:8081/admin/api/2026-10/graphql.json
 
 Serves: `POST /admin/api/{version}/graphql.json` (X-Shopify-Access-Token auth, cost-based
-throttling, bulk operations) and `GET /bulk/{n}.jsonl` (bulk results, streamed; no auth, like
-Shopify's signed storage URLs). Not served: REST, OAuth/token endpoints, webhooks and
-`webhookSubscriptionCreate`, bulk mutations, `deletionEvents`, ShopifyQL.
+throttling, bulk operations, webhook subscriptions kept in `app.state.webhooks`) and
+`GET /bulk/{n}.jsonl` (bulk results, streamed; no auth, like Shopify's signed storage URLs).
+Not served: REST, OAuth/token endpoints, webhook deliveries, bulk mutations, `deletionEvents`, ShopifyQL.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from devhost.fakes.shopify_paging import ShopifyIndex
 from devhost.fakes.shopify_resolvers import resolver_tables
 from devhost.fakes.shopify_schema import build_shopify_schema
 from devhost.fakes.shopify_service import GraphQLRequest, ShopifyService
+from devhost.fakes.shopify_webhooks import WebhookRegistry, webhook_mutation_fields, webhook_query_fields
 
 # Stable versions in late 2026 (reference §2). The fake answers those up to its `api_version`
 # as themselves; an older YYYY-MM "falls forward" to the oldest; anything else is 404.
@@ -53,7 +54,8 @@ def create_fake_shopify(
     """
     fault_config = faults or FaultConfig()
     stats = ShopifyStats()
-    tables = _all_resolvers()
+    webhooks = WebhookRegistry()
+    tables = _all_resolvers(webhooks)
     schema = build_shopify_schema(tables)
     registry = BulkRegistry(
         schema=schema,
@@ -74,6 +76,7 @@ def create_fake_shopify(
     )
     app = FastAPI(title="Fake Shopify Admin API", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.stats, app.state.store, app.state.service = stats, store, service
+    app.state.webhooks = webhooks
     _add_routes(app, service, registry, access_token, api_version)
     app.add_middleware(
         FaultMiddleware,
@@ -85,10 +88,11 @@ def create_fake_shopify(
     return app
 
 
-def _all_resolvers() -> dict[str, dict[str, Any]]:
+def _all_resolvers(webhooks: WebhookRegistry) -> dict[str, dict[str, Any]]:
     tables = resolver_tables()
     tables["QueryRoot"].update(bulk_query_fields())
-    tables["Mutation"] = bulk_mutation_fields()
+    tables["QueryRoot"].update(webhook_query_fields(webhooks))
+    tables["Mutation"] = bulk_mutation_fields() | webhook_mutation_fields(webhooks)
     return tables
 
 

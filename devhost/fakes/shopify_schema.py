@@ -12,12 +12,13 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
 
+from devhost.fakes import shopify_webhooks as webhooks
 from devhost.fakes.shopify_order_resolvers import Resolver
 
 _PAGE_ARGS = "first: Int, after: String, last: Int, before: String, reverse: Boolean = false"
 _CONNECTIONS = (
     "Product", "ProductVariant", "Customer", "Order", "LineItem", "RefundLineItem",
-    "RefundShippingLine", "OrderTransaction", "OrderAdjustment",
+    "RefundShippingLine", "OrderTransaction", "OrderAdjustment", "WebhookSubscription",
 )
 
 _SDL = """
@@ -109,9 +110,11 @@ type QueryRoot {
   customer(id: ID!): Customer
   bulkOperation(id: ID!): BulkOperation
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
+  WEBHOOK_QUERY
 }
 
-type Mutation { bulkOperationRunQuery(query: String!, groupObjects: Boolean = false): BulkOperationRunQueryPayload }
+type Mutation { bulkOperationRunQuery(query: String!, groupObjects: Boolean = false): BulkOperationRunQueryPayload
+  WEBHOOK_MUTATION }
 """
 
 
@@ -121,7 +124,8 @@ def schema_sdl() -> str:
         f"type {name}Edge {{ cursor: String! node: {name}! }}\n"
         for name in _CONNECTIONS
     )
-    return _SDL.replace("PAGE_ARGS", _PAGE_ARGS) + connections
+    sdl = _SDL.replace("WEBHOOK_QUERY", webhooks.QUERY_FIELDS).replace("WEBHOOK_MUTATION", webhooks.MUTATION_FIELDS)
+    return sdl.replace("PAGE_ARGS", _PAGE_ARGS) + webhooks.SDL + connections
 
 
 def build_shopify_schema(tables: Mapping[str, Mapping[str, Resolver]]) -> GraphQLSchema:

@@ -4,10 +4,11 @@
     uvicorn.run(app, port=8082)  # GET http://127.0.0.1:8082/wp-json/wc/v3/orders (Basic ck:cs)
 
 Serves GETs of `/wp-json/` and `/wp-json/wc/v3/`: system_status, data/currencies/current,
-settings/general, products (+ variations), customers, orders (+ refunds), refunds. Basic auth
+settings/general, products (+ variations), customers, orders (+ refunds), refunds, webhooks. Basic auth
 (accepted over plain HTTP too: the fake has no TLS) or the `consumer_key`/`consumer_secret` query
-fallback; no OAuth 1.0a. Pagination, filters and errors follow core. No writes, webhooks,
-reports, `tombstones` or `_fields` on nested keys.
+fallback; no OAuth 1.0a. Pagination, filters and errors follow core. Writes: `POST webhooks` only
+(kept in `app.state.webhooks`, never delivered). No other writes, reports, `tombstones` or `_fields`
+on nested keys.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from devhost.fakes.woocommerce_orders import render_order, render_refund
 from devhost.fakes.woocommerce_query import CUSTOMERS, ORDERS, PRODUCTS, REFUNDS, VARIATIONS
 from devhost.fakes.woocommerce_render import WooRenderer
 from devhost.fakes.woocommerce_site import current_currency, general_settings, system_status, wordpress_index
+from devhost.fakes.woocommerce_webhooks import add_webhook_routes
 
 API = "/wp-json/wc/v3"
 
@@ -55,6 +57,7 @@ def create_fake_woocommerce(
     _add_catalog_routes(app, woo)
     _add_customer_routes(app, woo)
     _add_order_routes(app, woo)
+    app.state.webhooks = add_webhook_routes(app, woo, API)
 
     @app.api_route("/wp-json/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown_route(rest: str) -> Response:

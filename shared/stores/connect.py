@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
+from secrets import token_urlsafe
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -16,9 +18,12 @@ from shared.auth.access import Access
 from shared.errors import FieldError, UpstreamUnavailable, ValidationFailed
 from shared.ports import SecretStore
 from shared.stores.connections import ClientFactory, StoreConnection, credentials_secret_name
-from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable
+from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable, WebhookRegistrar
 from shared.stores.records import ShopInfo
 from shared.stores.urls import is_loopback
+from shared.webhooks import woo_webhook_secret_name
+
+log = logging.getLogger(__name__)
 
 _SHOP_DOMAIN = r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$"
 
@@ -95,8 +100,12 @@ def _verify(clients: ClientFactory, connection: StoreConnection) -> ShopInfo:
 
 
 async def connect_store(conn: AsyncConnection[DictRow], *, access: Access, body: StoreCreate,
-                        clients: ClientFactory, secrets: SecretStore) -> uuid.UUID:
-    """Verify with the platform, then save the secret and the store; nothing is kept when a step fails."""
+                        clients: ClientFactory, secrets: SecretStore, public_base_url: str = "") -> uuid.UUID:
+    """Verify with the platform, then save the secret and the store; nothing is kept when a step fails.
+
+    With a `public_base_url` the store's webhooks are then registered (see `register_store_webhooks`); a
+    failure there is logged and audited, never raised: the store still works through syncs.
+    """
     org_id = body.org_id or access.default_org()
     access.require_admin(org_id, "organization")
     credentials = {k: (v.get_secret_value() if isinstance(v, SecretStr) else str(v))
@@ -127,4 +136,69 @@ async def connect_store(conn: AsyncConnection[DictRow], *, access: Access, body:
     except Exception:
         await asyncio.to_thread(secrets.delete, secret_name)
         raise
+    await register_store_webhooks(conn, store_id=store_id, org_id=org_id, actor_id=access.user_id,
+                                  connection=connection, clients=clients, secrets=secrets,
+                                  public_base_url=public_base_url)
     return store_id
+
+
+def webhook_topics(platform: str) -> list[str]:
+    """The topics a store of `platform` is subscribed to (what shared/webhooks/apply.py applies)."""
+    if platform == "shopify":
+        from shared.stores.shopify.client import WEBHOOK_TOPICS as SHOPIFY_TOPICS
+
+        return list(SHOPIFY_TOPICS)
+    from shared.stores.woocommerce.client import WEBHOOK_TOPICS as WOO_TOPICS
+
+    return list(WOO_TOPICS)
+
+
+def webhook_callback_url(public_base_url: str, platform: str, store_id: uuid.UUID) -> str:
+    """Where the platform delivers: Shopify's app-wide route, or the Woo store's own route."""
+    base = public_base_url.rstrip("/")
+    return f"{base}/webhooks/shopify" if platform == "shopify" else f"{base}/webhooks/woocommerce/{store_id}"
+
+
+def _register(clients: ClientFactory, connection: StoreConnection, callback: str, topics: list[str],
+              secret: str | None) -> list[str]:
+    client = clients(connection)
+    try:
+        if not isinstance(client, WebhookRegistrar):
+            raise PlatformError(f"the {connection.platform} client cannot register webhooks")
+        return client.register_webhooks(callback, topics, secret)
+    finally:
+        client.close()
+
+
+async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, org_id: uuid.UUID,
+                                  actor_id: uuid.UUID | None, connection: StoreConnection, clients: ClientFactory,
+                                  secrets: SecretStore, public_base_url: str) -> list[str] | None:
+    """Subscribe a connected store's webhooks; the created subscription ids, or None when nothing was done.
+
+    WooCommerce signs with a per-store secret, generated here and saved as `store-<id>-webhook-secret`
+    before the webhooks exist (so the first delivery verifies); Shopify signs with the app's secret.
+    Without PUBLIC_BASE_URL (local runs) nothing is registered. Failures are logged and audited as
+    `store.webhooks_failed` with the reason, not raised.
+    """
+    extra = {"store_id": str(store_id), "platform": connection.platform}
+    if not public_base_url:
+        log.info("webhooks not registered: PUBLIC_BASE_URL is not set", extra=extra)
+        return None
+    callback = webhook_callback_url(public_base_url, connection.platform, store_id)
+    try:
+        secret = None
+        if connection.platform == "woocommerce":
+            secret = token_urlsafe(32)
+            await asyncio.to_thread(secrets.set, woo_webhook_secret_name(store_id), secret)
+        created = await asyncio.to_thread(_register, clients, connection, callback,
+                                          webhook_topics(connection.platform), secret)
+    except Exception as exc:  # the store is connected and syncs work: report, do not fail the connect
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("webhook registration failed: %s", reason, extra=extra)
+        await conn.execute(
+            "insert into audit_log (org_id, actor_id, action, target_type, target_id, details) "
+            "values (%s, %s, 'store.webhooks_failed', 'store', %s, %s::jsonb)",
+            (org_id, actor_id, str(store_id), json.dumps({"reason": reason, "callback_url": callback})))
+        return None
+    log.info("registered %d webhooks", len(created), extra=extra)
+    return created

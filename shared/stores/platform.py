@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from shared.stores.records import Entity, OrderLineRecord, Record, ShopInfo, VariantRecord
 
@@ -71,6 +71,17 @@ class StoreClient(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class WebhookRegistrar(Protocol):
+    """A client that can subscribe the store's webhooks (optional: check with isinstance)."""
+
+    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
+        """Subscribe `topics` to deliver to the URL `callback_base` (the full delivery URL of this store's
+        platform route), skipping topics already subscribed to it; returns the ids of the subscriptions it
+        created. `secret` signs deliveries where the platform takes one per subscription (WooCommerce)."""
+        ...
 
 
 class BulkStoreClient(StoreClient, Protocol):

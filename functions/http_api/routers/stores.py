@@ -43,7 +43,7 @@ async def connect_store(body: StoreCreate, conn: UserConn, access: AccessDep, co
     check_api_base_url(body.api_base_url, allowed_hosts=settings.api_base_url_allowlist,
                        local=not settings.is_production)
     store_id = await connect.connect_store(conn, access=access, body=body, clients=container.store_clients,
-                                           secrets=container.secrets)
+                                           secrets=container.secrets, public_base_url=settings.public_base_url)
     response.headers["Location"] = f"/api/v1/stores/{store_id}"
     return await service.get_store(conn, store_id)
 

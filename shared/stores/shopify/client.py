@@ -39,6 +39,11 @@ _BULK_STATES: dict[str, BulkState] = {
     "CREATED": "running", "RUNNING": "running", "CANCELING": "running",
     "COMPLETED": "completed", "FAILED": "failed", "CANCELED": "failed", "EXPIRED": "failed",
 }
+# WebhookSubscriptionTopic names of the topics shared/webhooks/apply.py applies (GDPR topics are set in the
+# app's configuration, not by the API).
+WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "ORDERS_DELETE",
+                  "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE",
+                  "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "REFUNDS_CREATE", "APP_UNINSTALLED")
 _BUSY_CODES = {"OPERATION_IN_PROGRESS", "LIMIT_REACHED"}
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -91,6 +96,42 @@ class ShopifyClient:
         shop = self._http.execute(queries.SHOP, {}, cost_key="shop")["shop"]
         return ShopInfo(name=shop["name"], currency=shop["currencyCode"], timezone=shop["ianaTimezone"],
                         domain=shop.get("myshopifyDomain"))
+
+    # -- webhooks -------------------------------------------------------------------------------------------
+
+    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
+        """`webhookSubscriptionCreate` for each topic not yet delivering to `callback_base` (JSON format).
+
+        `secret` is ignored: Shopify signs every delivery with the app's secret."""
+        existing = self._webhook_subscriptions()
+        created: list[str] = []
+        for topic in topics:
+            if (topic, callback_base) in existing:
+                continue
+            data = self._http.execute(queries.WEBHOOK_CREATE, {
+                "topic": topic, "webhookSubscription": {"callbackUrl": callback_base, "format": "JSON"}},
+                cost_key="webhooks.create")
+            result: Node = data.get("webhookSubscriptionCreate") or {}
+            errors = result.get("userErrors") or []
+            if any("already been taken" in str(e.get("message", "")) for e in errors):
+                continue  # created meanwhile by another connect of the same shop
+            subscription = result.get("webhookSubscription")
+            if errors or not subscription:
+                messages = "; ".join(str(e.get("message"))[:200] for e in errors) or "no subscription returned"
+                raise PlatformError(f"Shopify refused the {topic} webhook: {messages}")
+            created.append(str(subscription["id"]))
+        return created
+
+    def _webhook_subscriptions(self) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        cursor: str | None = None
+        while True:
+            connection = self._http.execute(queries.WEBHOOK_SUBSCRIPTIONS, {"after": cursor},
+                                            cost_key="webhooks")["webhookSubscriptions"]
+            found.update((str(n["topic"]), str(n.get("callbackUrl"))) for n in mapping.nodes(connection))
+            if not mapping.has_next(connection):
+                return found
+            cursor = connection["pageInfo"]["endCursor"]
 
     # -- paging ---------------------------------------------------------------------------------------------
 

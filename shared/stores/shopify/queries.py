@@ -126,6 +126,16 @@ BULK_STATUS = (
     "fileSize url partialDataUrl createdAt completedAt } }"
 )
 
+WEBHOOK_SUBSCRIPTIONS = (
+    "query Webhooks($after: String) { webhookSubscriptions(first: 100, after: $after) { "
+    "nodes { id topic callbackUrl } pageInfo { hasNextPage endCursor } } }"
+)
+WEBHOOK_CREATE = (
+    "mutation Subscribe($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) { "
+    "webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) { "
+    "webhookSubscription { id topic callbackUrl } userErrors { field message } } }"
+)
+
 
 def updated_since_filter(updated_since: datetime | None) -> str | None:
     """`updated_at:>='…'` (quoted: Shopify ignores an unquoted timestamp), truncated to the second.

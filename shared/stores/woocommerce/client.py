@@ -36,6 +36,9 @@ _SECOND = timedelta(seconds=1)
 # A page can come back all already-seen rows (a cursor window holding only its own boundary second);
 # hop on a few times rather than hand the caller an empty page, but never loop unbounded.
 _MAX_HOPS = 5
+# Topics shared/webhooks/apply.py applies; registered when a store connects.
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted",
+                  "product.created", "product.updated", "product.deleted")
 _ORDER_STATUSES = "any"  # every status but trash; analytics applies SPEC's exclusions to `status`
 
 
@@ -133,6 +136,28 @@ class WooCommerceClient:
         else:
             records = [mapping.order_record(row, self._refunds(row)) for row in rows]
         return _page(records, next_cursor)
+
+    # -- webhooks -------------------------------------------------------------------------------------------
+
+    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
+        """`POST webhooks` for each topic without an active webhook delivering to `callback_base` yet.
+
+        The store signs deliveries with `secret` (HMAC-SHA256, base64 in X-WC-Webhook-Signature)."""
+        existing = {(row.get("topic"), row.get("delivery_url")) for row in self._walk("webhooks", {})
+                    if row.get("status") == "active"}
+        created: list[str] = []
+        for topic in topics:
+            if (topic, callback_base) in existing:
+                continue
+            body: dict[str, Any] = {"name": f"Retail AI Advisor {topic}", "topic": topic,
+                                    "delivery_url": callback_base, "status": "active"}
+            if secret is not None:
+                body["secret"] = secret
+            reply = self._http.post("webhooks", body)
+            if not isinstance(reply.data, dict) or "id" not in reply.data:
+                raise PlatformError(f"WooCommerce webhooks: no id in the answer to creating {topic}")
+            created.append(str(reply.data["id"]))
+        return created
 
     # -- listings -------------------------------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ class _Transient:
 
 
 class WooHttp:
-    """GETs JSON from the API root; retries what may pass, maps what will not to the port's errors."""
+    """GETs (and POSTs) JSON on the API root; retries GETs that may pass, maps what will not to the port's errors."""
 
     def __init__(self, *, root: httpx.URL, consumer_key: str, consumer_secret: str, query_string_auth: bool,
                  timeout: float, policy: RetryPolicy, throttle: ThrottleReport, sleep: Callable[[float], None],
@@ -125,12 +125,23 @@ class WooHttp:
             self._throttle.waited_seconds += delay
             attempt += 1
 
+    def post(self, path: str, body: Mapping[str, Any]) -> Reply:
+        """POST JSON once: a write is not retried (a lost answer may have created the resource)."""
+        outcome = self._attempt(path, None, method="POST", body=body)
+        if isinstance(outcome, _Transient):
+            raise PlatformUnavailable(f"WooCommerce POST {path}: {outcome.reason}")
+        return outcome
+
     def close(self) -> None:
         self._client.close()
 
-    def _attempt(self, path: str, params: Params | None) -> Reply | _Transient:
+    def _attempt(self, path: str, params: Params | None, *, method: str = "GET",
+                 body: Mapping[str, Any] | None = None) -> Reply | _Transient:
         try:
-            response = self._client.get(path, params=params)
+            if method == "GET":
+                response = self._client.get(path, params=params)
+            else:
+                response = self._client.request(method, path, params=params, json=dict(body or {}))
         except _TRANSIENT_ERRORS as exc:
             return _Transient(type(exc).__name__)
         status = response.status_code
