@@ -26,7 +26,7 @@ CUSTOMER_METRICS = ("new_customers", "returning_customers")
 # Sums of the daily rollup; customers are counted distinct per period instead (not additive over days).
 ROLLUP_METRICS = (*MONEY_METRICS, "orders", "units_sold", "refunds")
 
-_REFRESH = "select app.refresh_daily_store_metrics(%s, %s, %s) as rows"
+_REFRESH = "select app.refresh_store_analytics(%s, %s, %s) as rows"
 _HISTORY = """
 select min((o.placed_at at time zone s.timezone)::date) as first_day,
        (now() at time zone s.timezone)::date as today
