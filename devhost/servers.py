@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -21,14 +21,15 @@ class BackgroundServer:
         self.thread.join(timeout)
 
 
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0) -> BackgroundServer:
+def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0,
+                    lifespan: Literal["on", "off"] = "off") -> BackgroundServer:
     """Start `app` and return once it accepts connections; port 0 lets the OS pick a free one as uvicorn binds.
 
     uvicorn binds the port itself: a socket handed to it pre-bound measured ~40 ms more per request here
     (no TCP_NODELAY on it).
     """
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
-                            lifespan="off")
+                            lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name="asgi-background")
     thread.start()

@@ -14,6 +14,7 @@ from functions.http_api.routers import (
     admin,
     analytics,
     analytics_customers,
+    analytics_forecast,
     analytics_products,
     catalog,
     events,
@@ -43,7 +44,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.rate_limiter = RateLimiter(container.settings.rate_limit_per_minute)
     install_problem_handlers(app)
     for router in (health.router, me.router, stores.router, catalog.router, jobs.router, analytics.router,
-                   analytics_products.router, analytics_customers.router, webhooks.router, events.router, admin.router):
+                   analytics_products.router, analytics_customers.router, analytics_forecast.router, webhooks.router,
+                   events.router, admin.router):
         app.include_router(router)
     # Added last = outermost: request ids and security headers wrap even CORS and size refusals.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=container.settings.max_body_bytes)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"sync": "tests.benchmarks.bench_sync", "webhooks": "tests.benchmarks.bench_webhooks"}
+BENCHMARKS = {
+    "sync": "tests.benchmarks.bench_sync",
+    "webhooks": "tests.benchmarks.bench_webhooks",
+    "analytics": "tests.benchmarks.bench_analytics",
+}
 
 
 def main(argv: list[str]) -> int:
