@@ -36,12 +36,15 @@ $$;
 revoke execute on function app.refresh_customer_first_orders(uuid) from public;
 
 -- The same answer as before, from the facts and the period's orders only (placed_at range uses the index).
+-- Security definer with the tenancy check done once here: per-row policies on three tables made it 5x
+-- slower. A store outside the caller's organizations yields no rows.
 create or replace function app.customer_counts(p_store_id uuid, p_from date, p_to date, p_interval text)
 returns table (bucket date, new_customers integer, returning_customers integer)
-language sql stable security invoker set search_path = ''
+language sql stable security definer set search_path = ''
 as $$
   with s as (
-    select st.id, st.platform, st.timezone from public.stores st where st.id = p_store_id
+    select st.id, st.platform, st.timezone from public.stores st
+    where st.id = p_store_id and (auth.uid() is null or st.org_id in (select app.member_org_ids()))
   ), in_range as (
     select coalesce(o.customer_external_id, c.external_id) as customer_key,
            case p_interval

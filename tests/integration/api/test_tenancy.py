@@ -58,3 +58,16 @@ async def test_members_cannot_write_synced_tables(container: Container, world: d
     with pytest.raises(Exception, match="permission denied"):
         async with container.db.as_user({"sub": str(a.admin_id), "role": "authenticated"}) as conn:
             await conn.execute("update products set title = 'x'")
+
+
+async def test_analytics_functions_give_nothing_for_another_orgs_store(container: Container,
+                                                                       world: dict[str, Tenant]) -> None:
+    a, b = world["a"], world["b"]
+    async with container.db.as_user({"sub": str(b.member_id), "role": "authenticated"}) as conn:
+        cur = await conn.execute("select * from app.customer_counts(%s, current_date - 30, current_date, 'period')",
+                                 (a.store_id,))
+        assert await cur.fetchall() == []
+    with pytest.raises(Exception, match="not found"):
+        async with container.db.as_user({"sub": str(b.member_id), "role": "authenticated"}) as conn:
+            await conn.execute("select app.refresh_store_analytics(%s, current_date - 3, current_date)",
+                               (a.store_id,))
