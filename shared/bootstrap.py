@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from shared.auth.tokens import TokenVerifier
 from shared.config import Settings
 from shared.db.pool import Database
+from shared.messaging import bus_connection, is_service_bus
 from shared.ports import OrchestrationPort, SecretStore
 from shared.stores.clients import build_store_client
 from shared.stores.connections import ClientFactory
@@ -73,7 +74,7 @@ def _storage_probe(connection_string: str) -> Probe:
 
 
 def _bus_probe(connection_string: str) -> Probe:
-    if connection_string.startswith("Endpoint=sb://"):
+    if is_service_bus(connection_string):
         from azure.servicebus.management import ServiceBusAdministrationClient
 
         admin = ServiceBusAdministrationClient.from_connection_string(connection_string)
@@ -103,8 +104,7 @@ def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
     probes: dict[str, Probe] = {"database": db.ping}
     if settings.storage_connection_string:
         probes["storage"] = _storage_probe(settings.storage_connection_string)
-    bus_connection = settings.service_bus_connection or settings.storage_connection_string
-    if bus_connection:
-        probes["bus"] = _bus_probe(bus_connection)
+    if bus_connection(settings):
+        probes["bus"] = _bus_probe(bus_connection(settings))
     return Container(settings=settings, db=db, secrets=secrets or build_secret_store(settings), tokens=tokens,
                      orchestrations=orchestrations, store_clients=store_clients or build_store_client, probes=probes)

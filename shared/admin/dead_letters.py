@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from shared.config import Settings
 from shared.errors import ServiceUnavailable
+from shared.messaging import PerConnection, bus_connection
 from shared.webhooks import storage_queue_name
 
 DEAD_LETTER_SUFFIX = "-deadletter"
@@ -287,19 +288,12 @@ class ServiceBusDeadLetterStore:
 
 # Choosing the store --------------------------------------------------------------------------------------
 
-_stores: dict[str, DeadLetterStore] = {}
-_stores_lock = threading.Lock()
+_stores: PerConnection[DeadLetterStore] = PerConnection(ServiceBusDeadLetterStore, StorageQueueDeadLetterStore)
 
 
 def dead_letter_store_for(settings: Settings) -> DeadLetterStore:
     """Service Bus for an `Endpoint=sb://` connection, else the storage account's queues; one per process."""
-    connection = settings.service_bus_connection or settings.storage_connection_string
+    connection = bus_connection(settings)
     if not connection:
         raise ServiceUnavailable("no message bus is configured (ServiceBusConnection or AzureWebJobsStorage)")
-    with _stores_lock:
-        if connection not in _stores:
-            if connection.startswith("Endpoint=sb://"):
-                _stores[connection] = ServiceBusDeadLetterStore(connection)
-            else:
-                _stores[connection] = StorageQueueDeadLetterStore(connection)
-        return _stores[connection]
+    return _stores.get(connection)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared.config import Settings
+from shared.messaging import PerConnection, bus_connection
 
 WEBHOOKS_QUEUE = "webhooks"
 # Names of SecretStore entries, not secrets.
@@ -119,23 +120,15 @@ class StorageQueueMessageBus:
             client.send_message(text)
 
 
-_buses: dict[str, MessageBus] = {}
-_buses_lock = threading.Lock()
+_buses: PerConnection[MessageBus] = PerConnection(ServiceBusMessageBus, StorageQueueMessageBus)
 
 
 def bus_for(settings: Settings) -> MessageBus:
-    """The process's MessageBus for `settings`: Service Bus for an `Endpoint=sb://` connection, else the
-    storage queues of the storage account (Azurite locally). Built once per connection string."""
-    connection = settings.service_bus_connection or settings.storage_connection_string
+    """The process's MessageBus for `settings` (Service Bus, or the storage account's queues locally)."""
+    connection = bus_connection(settings)
     if not connection:
         raise RuntimeError("no ServiceBusConnection or AzureWebJobsStorage: webhooks cannot be queued")
-    with _buses_lock:
-        if connection not in _buses:
-            if connection.startswith("Endpoint=sb://"):
-                _buses[connection] = ServiceBusMessageBus(connection)
-            else:
-                _buses[connection] = StorageQueueMessageBus(connection)
-        return _buses[connection]
+    return _buses.get(connection)
 
 
 def bus_of(container: object) -> MessageBus:
