@@ -1,0 +1,1 @@
+"""The advisor: detectors over computed analytics, recommendations that cite their figures, and answers."""
