@@ -1,11 +1,13 @@
 """Daily demand forecast per product (SPEC `GET /analytics/forecast`; docs/metrics.md "Forecast").
 
-The pure pieces (demand classification, stock-out correction, the model fit, stock-out date, reorder quantity)
-have no I/O; `forecast` gathers the product's daily units with the same counting rule and shop-local days as
-the other analytics (`app.order_counts`, orders dated on their placing day) and calls them.
+The pure pieces (stock-out date and reorder quantity here; stock-out correction, demand classification and
+the model fit in `forecast_models`) have no I/O; `forecast` gathers the product's daily units with the same
+counting rule and shop-local days as the other analytics (`app.order_counts`, orders dated on their placing
+day) and calls them.
 
-Models come from statsforecast: AutoETS with a weekly season for regular demand, CrostonOptimized for
-intermittent demand (Syntetos-Boylan: ADI >= 1.32), with an 80 % interval.
+Models come from statsforecast, one per Syntetos-Boylan class (`forecast_models.MODEL_BY_CATEGORY`): AutoETS with
+a weekly season for regular demand, ADIDA for intermittent and lumpy demand, with an 80 % interval. The choice
+is measured by the rolling-origin backtest (`backtest`, `python -m tests.benchmarks forecast`).
 """
 
 from __future__ import annotations
@@ -17,169 +19,43 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from pydantic import BaseModel, Field
 
+from shared.analytics.forecast_models import (
+    ADI_CUTOFF,
+    CV2_CUTOFF,
+    HISTORY_DAYS,
+    LEVEL,
+    SEASON,
+    Category,
+    DemandClass,
+    DemandKind,
+    SeriesForecast,
+    correct_stockouts,
+    demand_class,
+    forecast_series,
+    out_of_stock_mask,
+    poisson_quantile,
+)
 from shared.analytics.summary import store_context
 from shared.errors import FieldError, NotFound, ValidationFailed
 
-DemandKind = Literal["regular", "intermittent", "none"]
-Category = Literal["smooth", "erratic", "intermittent", "lumpy", "none"]
-
-ADI_CUTOFF = 1.32  # Syntetos & Boylan (2005)
-CV2_CUTOFF = 0.49
-SEASON = 7  # weekly pattern of daily sales
-MIN_SEASONAL_DAYS = 2 * SEASON  # AutoETS needs two full seasons to estimate a weekly one
-LEVEL = 80  # percent, the interval of every point
-HISTORY_DAYS = 180  # the most recent complete days a model is fit on
 HORIZON_RANGE = (1, 90)
 LEAD_TIME_RANGE = (1, 120)
 SERVICE_LEVEL_RANGE = (0.5, 0.999)
 
-
-# The pure pieces ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DemandClass:
-    kind: DemandKind  # what picks the model: ADI < 1.32 regular, else intermittent; no sales at all: none
-    category: Category  # the Syntetos-Boylan quadrant (ADI 1.32, CV² 0.49)
-    adi: float | None  # average demand interval: observed days ÷ days with demand
-    cv2: float | None  # squared coefficient of variation of the non-zero demand sizes
+__all__ = [
+    "ADI_CUTOFF", "CV2_CUTOFF", "LEVEL", "SEASON", "Category", "DemandClass", "DemandKind", "ForecastPublic",
+    "Reorder", "SeriesForecast", "correct_stockouts", "demand_class", "forecast", "forecast_series",
+    "out_of_stock_mask", "poisson_quantile", "reorder_quantity", "stockout_date", "validate_params",
+]
 
 
-def demand_class(series: Sequence[float]) -> DemandClass:
-    """Syntetos-Boylan classification of a daily series; missing days (NaN, e.g. out of stock) are ignored.
-
-    ADI = observed days ÷ days with demand; CV² = (population sd ÷ mean)² of the non-zero sizes.
-    ADI ≥ 1.32 → intermittent (lumpy when CV² ≥ 0.49 as well), else regular (smooth or erratic).
-    """
-    y = np.asarray(series, dtype=float)
-    y = y[~np.isnan(y)]
-    sizes = y[y > 0]
-    if sizes.size == 0:
-        return DemandClass("none", "none", None, None)
-    adi = float(y.size / sizes.size)
-    cv2 = float((sizes.std() / sizes.mean()) ** 2)
-    if adi >= ADI_CUTOFF:
-        return DemandClass("intermittent", "lumpy" if cv2 >= CV2_CUTOFF else "intermittent", adi, cv2)
-    return DemandClass("regular", "erratic" if cv2 >= CV2_CUTOFF else "smooth", adi, cv2)
-
-
-def out_of_stock_mask(units: Sequence[float], on_hand: int | None) -> list[bool]:
-    """Which days were out of stock, as far as our data can tell.
-
-    There is no inventory history (only today's `inventory_quantity` is synced), so the only days we can call
-    out of stock are the trailing run of zero-sale days, and only when the product's stock now is ≤ 0 (tracked):
-    it sold nothing because there was nothing to sell. Earlier stock-outs cannot be seen and stay zeros.
-    """
-    mask = [False] * len(units)
-    if on_hand is None or on_hand > 0:
-        return mask
-    for i in range(len(units) - 1, -1, -1):
-        if units[i] != 0:
-            break
-        mask[i] = True
-    return mask
-
-
-def correct_stockouts(units: Sequence[float], in_stock_mask: Sequence[bool]) -> list[float]:
-    """Days out of stock (mask False) become missing (NaN): no sales then is not zero demand."""
-    if len(units) != len(in_stock_mask):
-        raise ValueError("units and in_stock_mask differ in length")
-    return [float(u) if ok else math.nan for u, ok in zip(units, in_stock_mask, strict=True)]
-
-
-def _fill_interior(y: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Missing days inside the series take the mean of the observed days on the same weekday (same position
-    mod 7), so the weekly pattern survives; the overall mean when that weekday was never observed."""
-    out = y.copy()
-    missing = np.isnan(out)
-    if not missing.any():
-        return out
-    overall = float(np.nanmean(out))
-    for i in np.flatnonzero(missing):
-        same = y[i % SEASON::SEASON]
-        same = same[~np.isnan(same)]
-        out[i] = float(same.mean()) if same.size else overall
-    return out
-
-
-def poisson_quantile(mean: float, p: float) -> int:
-    """The smallest k with P(X ≤ k) ≥ p for X ~ Poisson(mean)."""
-    if mean <= 0:
-        return 0
-    k, term = 0, math.exp(-mean)
-    cdf = term
-    while cdf < p:
-        k += 1
-        term *= mean / k
-        cdf += term
-        if term == 0.0 and cdf < p:  # exp underflow for huge means: fall back to the normal approximation
-            return max(0, math.ceil(mean + NormalDist().inv_cdf(p) * math.sqrt(mean)))
-    return k
-
-
-@dataclass(frozen=True)
-class SeriesForecast:
-    model: str
-    demand: DemandClass
-    mean: list[float]
-    lower: list[float]
-    upper: list[float]
-    residual_sd: float  # sd of the in-sample one-step errors (Poisson sd √mean for intermittent demand)
-    interval: Literal["model", "poisson", "none"]
-
-
-def forecast_series(series: Sequence[float], horizon: int, level: int = LEVEL) -> SeriesForecast:
-    """Forecast `horizon` days after the last day of `series` (daily units; NaN = missing, out of stock).
-
-    - Trailing missing days are dropped and the model forecasts from the last observed day, so the first
-      forecast point is still the day after the series' last day; missing days inside are filled per weekday.
-    - Regular demand: AutoETS, weekly season when there are ≥ 14 observed days (else non-seasonal), with its
-      own `level` % interval. Intermittent demand: CrostonOptimized; it has no interval of its own, so each
-      day's interval is the Poisson one around the forecast rate (a documented approximation).
-    - No demand at all: zeros ("Zero"). Lower bounds are clipped at 0.
-    """
-    from statsforecast.models import AutoETS, CrostonOptimized  # heavy import (~2 s), only when forecasting
-
-    if horizon < 1:
-        raise ValueError("horizon must be at least 1")
-    y = np.asarray(series, dtype=float)
-    observed = np.flatnonzero(~np.isnan(y))
-    demand = demand_class(y.tolist())
-    if demand.kind == "none" or observed.size == 0:
-        zeros = [0.0] * horizon
-        return SeriesForecast("Zero", demand, zeros, zeros, zeros, 0.0, "none")
-    trailing = y.size - 1 - int(observed[-1])  # missing days at the end: forecast through them
-    steps = horizon + trailing
-    y = _fill_interior(y[: int(observed[-1]) + 1])
-    if demand.kind == "regular":
-        season = SEASON if y.size >= MIN_SEASONAL_DAYS else 1
-        out = AutoETS(season_length=season).forecast(y=y, h=steps, level=[level], fitted=True)
-        mean = np.maximum(np.asarray(out["mean"], dtype=float), 0.0)
-        lower = np.maximum(np.asarray(out[f"lo-{level}"], dtype=float), 0.0)
-        upper = np.maximum(np.asarray(out[f"hi-{level}"], dtype=float), 0.0)
-        fitted = np.asarray(out["fitted"], dtype=float)
-        errors = (y - fitted)[~np.isnan(fitted)]
-        sd = float(errors.std(ddof=1)) if errors.size > 1 else 0.0
-        model = "AutoETS"
-        interval: Literal["model", "poisson"] = "model"
-    else:
-        out = CrostonOptimized().forecast(y=y, h=steps)
-        mean = np.maximum(np.asarray(out["mean"], dtype=float), 0.0)
-        tail = (1 - level / 100) / 2
-        lower = np.array([poisson_quantile(float(m), tail) for m in mean], dtype=float)
-        upper = np.array([poisson_quantile(float(m), 1 - tail) for m in mean], dtype=float)
-        sd = math.sqrt(float(mean[0]))
-        model, interval = "CrostonOptimized", "poisson"
-    cut = slice(trailing, trailing + horizon)
-    return SeriesForecast(model, demand, [float(v) for v in mean[cut]], [float(v) for v in lower[cut]],
-                          [float(v) for v in upper[cut]], sd, interval)
-
+# The pure pieces (the series, its class and the models are in forecast_models) -------------------------
 
 def stockout_date(on_hand: int | None, daily_mean: float | Sequence[float], start: date) -> date | None:
     """The first day whose demand cannot be met: cumulative forecast demand from `start` (its first day)
@@ -246,7 +122,8 @@ class ForecastPublic(BaseModel):
     store_id: uuid.UUID
     timezone: str
     horizon_days: int
-    model: str = Field(description="AutoETS (regular), CrostonOptimized (intermittent) or Zero (no sales)")
+    model: str = Field(description="the model of the demand category: AutoETS (smooth, erratic), ADIDA "
+                                   "(intermittent, lumpy) or Zero (no sales)")
     demand_class: DemandKind
     demand_category: Category = Field(description="Syntetos-Boylan quadrant")
     adi: float | None

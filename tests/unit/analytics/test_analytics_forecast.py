@@ -129,10 +129,10 @@ def test_trailing_out_of_stock_days_are_forecast_through() -> None:
     assert sum(cut.mean) > sum(zeros.mean)
 
 
-def test_intermittent_series_uses_croston_with_a_poisson_interval() -> None:
+def test_intermittent_series_uses_adida_with_a_poisson_interval() -> None:
     y = [0, 0, 0, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0] * 3
     fc = forecast_series([float(v) for v in y], 5)
-    assert fc.model == "CrostonOptimized" and fc.interval == "poisson" and fc.demand.kind == "intermittent"
+    assert fc.model == "ADIDA" and fc.interval == "poisson" and fc.demand.kind == "intermittent"
     assert 0 < fc.mean[0] < 2
     assert fc.lower[0] == poisson_quantile(fc.mean[0], 0.1) and fc.upper[0] == poisson_quantile(fc.mean[0], 0.9)
     assert fc.residual_sd == pytest.approx(math.sqrt(fc.mean[0]))
