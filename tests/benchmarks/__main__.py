@@ -9,6 +9,7 @@ BENCHMARKS = {
     "sync": "tests.benchmarks.bench_sync",
     "webhooks": "tests.benchmarks.bench_webhooks",
     "analytics": "tests.benchmarks.bench_analytics",
+    "video": "tests.benchmarks.bench_video",
     "forecast": "tests.benchmarks.bench_forecast",
 }
 
