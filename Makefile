@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: install run test lint typecheck unit integration e2e bench token clean
+.PHONY: install run test lint typecheck unit integration e2e bench token clean constraints
 
-$(STAMP_PY): requirements.txt requirements-dev.txt
+$(STAMP_PY): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -46,6 +46,12 @@ e2e: install
 
 bench: install  ## benchmarks: prints figures and ratios (not part of `make test`)
 	$(BIN)/python -m tests.benchmarks
+
+constraints:  ## re-resolve requirements-dev.txt in a scratch venv and pin every package it brings in
+	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install --quiet -r requirements-dev.txt
+	{ sed -n 1,2p constraints.txt; .constraints-venv/bin/pip freeze | grep -v '^#'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) node_modules .devhost .pytest_cache .mypy_cache .ruff_cache

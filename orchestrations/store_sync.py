@@ -69,6 +69,9 @@ def store_sync(context: df.DurableOrchestrationContext) -> Generator[Any, Any, s
         failed: str = yield context.call_activity("sync_finish", {**payload, "error": _reason(exc)})
         return failed
     finished: str = yield context.call_activity("sync_finish", {**payload, "error": None})
+    if finished == "succeeded":
+        # The store's advice follows its fresh data (orchestrations/advisor.py; it reports, never raises).
+        yield context.call_activity("advisor_run_store", payload)
     return finished
 
 

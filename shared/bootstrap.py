@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shared.auth.tokens import TokenVerifier
 from shared.config import Settings
@@ -13,6 +14,10 @@ from shared.messaging import bus_connection, is_service_bus
 from shared.ports import OrchestrationPort, SecretStore
 from shared.stores.clients import build_store_client
 from shared.stores.connections import ClientFactory
+from shared.video.storage import VideoStorage, build_video_storage
+
+if TYPE_CHECKING:
+    from shared.advice.language.client import LanguageModel
 
 Probe = Callable[[], Awaitable[None]]
 
@@ -30,6 +35,10 @@ class Container:
     store_clients: ClientFactory
     # Readiness checks by name ("database", "storage", "bus"); each raises when its dependency is down.
     probes: dict[str, Probe] = field(default_factory=dict)
+    # The videos and thumbnails containers (None when no storage is configured).
+    video_storage: VideoStorage | None = None
+    # The language model (OpenAI or Azure OpenAI); None without a key: the offline advisor answers then.
+    language_model: LanguageModel | None = None
     _started: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -94,6 +103,17 @@ def _bus_probe(connection_string: str) -> Probe:
     return queue_probe
 
 
+def build_model(settings: Settings, db: Database) -> LanguageModel | None:
+    """The language model client, when a key is configured (openai is imported only then)."""
+    from shared.advice.language.client import build_language_model, is_configured
+
+    if not is_configured(settings):
+        return None
+    from shared.advice.language.usage import DatabaseUsageRecorder
+
+    return build_language_model(settings, usage=DatabaseUsageRecorder(db))
+
+
 def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
                     secrets: SecretStore | None = None, store_clients: ClientFactory | None = None) -> Container:
     db = Database(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
@@ -107,4 +127,5 @@ def build_container(settings: Settings, *, orchestrations: OrchestrationPort,
     if bus_connection(settings):
         probes["bus"] = _bus_probe(bus_connection(settings))
     return Container(settings=settings, db=db, secrets=secrets or build_secret_store(settings), tokens=tokens,
-                     orchestrations=orchestrations, store_clients=store_clients or build_store_client, probes=probes)
+                     orchestrations=orchestrations, store_clients=store_clients or build_store_client, probes=probes,
+                     video_storage=build_video_storage(settings), language_model=build_model(settings, db))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,17 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("ServiceBusConnection", "service_bus_connection")
     )
     video_container: str = Field(default="videos", validation_alias=AliasChoices("VIDEO_CONTAINER"))
+    # Identity-based storage in Azure (no account key): SAS URLs are signed with a user delegation key.
+    storage_blob_service_uri: str = Field(
+        default="", validation_alias=AliasChoices("AzureWebJobsStorage__blobServiceUri", "STORAGE_BLOB_SERVICE_URI")
+    )
+
+    # Videos: the upload cap, how long an upload or thumbnail URL stays valid, where thumbnails go.
+    max_video_bytes: int = Field(default=500 * 1024 * 1024, validation_alias=AliasChoices("MAX_VIDEO_BYTES"))
+    video_sas_ttl_minutes: int = Field(default=15, validation_alias=AliasChoices("VIDEO_SAS_TTL_MINUTES"))
+    thumbnail_container: str = Field(
+        default="video-thumbnails", validation_alias=AliasChoices("THUMBNAIL_CONTAINER")
+    )
 
     # Auth: Supabase access tokens. HS256 with the project's JWT secret, or JWKS for asymmetric keys.
     supabase_url: str = Field(default="", validation_alias=AliasChoices("SUPABASE_URL", "supabase_url"))
@@ -70,6 +82,49 @@ class Settings(BaseSettings):
 
     # Syncs.
     sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))
+
+    # Language model (shared/advice/language): Azure OpenAI when its endpoint and key are set, else OpenAI when
+    # OPENAI_API_KEY is; neither = the deterministic offline advisor. Prices are USD per 1M tokens (usage costs).
+    openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    openai_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("OPENAI_MODEL"))
+    azure_openai_endpoint: str = Field(default="", validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT"))
+    azure_openai_api_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("AZURE_OPENAI_API_KEY")
+    )
+    azure_openai_deployment: str = Field(default="", validation_alias=AliasChoices("AZURE_OPENAI_DEPLOYMENT"))
+    azure_openai_api_version: str = Field(
+        default="2024-10-21", validation_alias=AliasChoices("AZURE_OPENAI_API_VERSION")
+    )
+    llm_timeout_seconds: float = Field(default=20.0, validation_alias=AliasChoices("LLM_TIMEOUT_SECONDS"))
+    llm_max_retries: int = Field(default=2, validation_alias=AliasChoices("LLM_MAX_RETRIES"))
+    llm_price_input_per_1m: Decimal = Field(
+        default=Decimal("0.15"), validation_alias=AliasChoices("LLM_PRICE_INPUT_PER_1M")
+    )
+    llm_price_output_per_1m: Decimal = Field(
+        default=Decimal("0.60"), validation_alias=AliasChoices("LLM_PRICE_OUTPUT_PER_1M")
+    )
+    # Speech to text for videos (same client and key): the OpenAI model or the Azure deployment name. Segment
+    # times come only from models that answer verbose_json (whisper*); gpt-4o*-transcribe give the text alone.
+    openai_transcribe_model: str = Field(
+        default="gpt-4o-mini-transcribe", validation_alias=AliasChoices("OPENAI_TRANSCRIBE_MODEL")
+    )
+    llm_transcribe_timeout_seconds: float = Field(
+        default=120.0, validation_alias=AliasChoices("LLM_TRANSCRIBE_TIMEOUT_SECONDS")
+    )
+    llm_price_transcribe_per_minute: Decimal = Field(
+        default=Decimal("0.003"), validation_alias=AliasChoices("LLM_PRICE_TRANSCRIBE_PER_MINUTE")
+    )
+
+    # Advisor: new recommendations per store and day, the reorder lead time its stock detectors assume, and how
+    # long after acceptance a recommendation's outcome is measured.
+    advisor_daily_limit: int = Field(default=5, ge=1, le=50, validation_alias=AliasChoices("ADVISOR_DAILY_LIMIT"))
+    advisor_lead_time_days: int = Field(
+        default=14, ge=1, le=120, validation_alias=AliasChoices("ADVISOR_LEAD_TIME_DAYS")
+    )
+    advisor_followup_days: int = Field(
+        default=14, ge=1, le=180, validation_alias=AliasChoices("ADVISOR_FOLLOWUP_DAYS")
+    )
 
     @property
     def is_production(self) -> bool:

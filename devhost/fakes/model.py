@@ -8,7 +8,7 @@ a Decimal per amount would cost hundreds of megabytes. Each `*_cents` field has 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -253,6 +253,16 @@ class Order:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Planted:
+    """Product ids of the situations planted for the advisor (0: not planted, e.g. a store too small for it)."""
+
+    stockout: int = 0
+    healthy: int = 0
+    dead_stock: int = 0
+    refund_spike: int = 0
+
+
 @dataclass(slots=True)
 class StoreModel:
     """One store's data, ids sequential from 1 per kind so lookups are index arithmetic."""
@@ -264,6 +274,7 @@ class StoreModel:
     variants: tuple[Variant, ...]
     customers: tuple[Customer, ...]
     orders: tuple[Order, ...]  # ascending by created_at (and id)
+    planted: Planted = field(default_factory=lambda: Planted())
 
     def product(self, product_id: int) -> Product | None:
         return _by_id(self.products, product_id)

@@ -12,6 +12,7 @@ from functions.http_api.middleware import BodySizeLimitMiddleware, RequestContex
 from functions.http_api.problems import install_problem_handlers
 from functions.http_api.routers import (
     admin,
+    advisor,
     analytics,
     analytics_customers,
     analytics_forecast,
@@ -21,7 +22,9 @@ from functions.http_api.routers import (
     health,
     jobs,
     me,
+    recommendations,
     stores,
+    videos,
     webhooks,
 )
 from shared.bootstrap import Container
@@ -45,7 +48,8 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app)
     for router in (health.router, me.router, stores.router, catalog.router, jobs.router, analytics.router,
                    analytics_products.router, analytics_customers.router, analytics_forecast.router, webhooks.router,
-                   events.router, admin.router):
+                   events.router, admin.router, videos.router, advisor.router,
+                   recommendations.router):
         app.include_router(router)
     # Added last = outermost: request ids and security headers wrap even CORS and size refusals.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=container.settings.max_body_bytes)

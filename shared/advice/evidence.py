@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Unit = Literal["count", "units", "money", "percent", "ratio", "days", "date"]
+Unit = Literal["count", "units", "money", "percent", "ratio", "days", "date", "text"]
 
 
 class Figure(BaseModel):
@@ -77,6 +77,7 @@ class AdviceText(BaseModel):
 
     title: str = Field(max_length=200)
     rationale: str = Field(max_length=2000)
+    worded_by: Literal["template", "model"] = Field(default="template", description="stored beside the advice")
 
 
 class Phraser(Protocol):

@@ -36,18 +36,6 @@ class SyncPublic(BaseModel):
     status_url: str
 
 
-class JobPublic(BaseModel):
-    id: uuid.UUID
-    kind: Literal["sync"]
-    status: str
-    progress: float
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    errors: list[dict[str, Any]]
-    resource_url: str
-
-
 def _public(row: dict[str, Any]) -> SyncPublic:
     counts = {entity: int(row["counts"].get(entity, 0)) for entity in ENTITIES}
     return SyncPublic(
@@ -64,11 +52,3 @@ async def get_sync(conn: AsyncConnection[DictRow], sync_id: uuid.UUID) -> SyncPu
     if row is None:
         raise NotFound("sync not found")
     return _public(row)
-
-
-async def get_job(conn: AsyncConnection[DictRow], job_id: uuid.UUID) -> JobPublic:
-    """Any long-running job by id; syncs are the only kind so far (videos and backfills come later)."""
-    sync = await get_sync(conn, job_id)
-    return JobPublic(id=sync.id, kind="sync", status=sync.status, progress=sync.progress,
-                     created_at=sync.created_at, started_at=sync.started_at, finished_at=sync.finished_at,
-                     errors=sync.errors, resource_url=sync.status_url)

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from functions.http_api.deps import ContainerDep, CurrentPrincipal, UserConn
+from shared import jobs as shared_jobs
 from shared.stores import jobs, syncs
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -18,8 +19,8 @@ async def get_sync(sync_id: uuid.UUID, conn: UserConn) -> syncs.SyncPublic:
 
 
 @router.get("/jobs/{job_id}", summary="Any long-running job's status")
-async def get_job(job_id: uuid.UUID, conn: UserConn) -> syncs.JobPublic:
-    return await syncs.get_job(conn, job_id)
+async def get_job(job_id: uuid.UUID, conn: UserConn) -> shared_jobs.JobPublic:
+    return await shared_jobs.get_job(conn, job_id)
 
 
 @router.post("/syncs/{sync_id}/cancel", summary="Cancel a running sync (what it saved stays)",
