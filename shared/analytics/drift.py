@@ -1,4 +1,5 @@
-"""The nightly check: recompute a recent window of the rollup from the raw rows and report any drift.
+"""The nightly check: recompute a recent window of the rollups (store and product days) from the raw rows and
+report any drift.
 
 A day drifts when its stored rollup differs from a fresh computation: a write path that forgot to
 refresh (a webhook, a manual fix), or a bug. The recomputed values replace the drifted ones; each
@@ -20,7 +21,8 @@ from shared.analytics.metrics import refresh_store_metrics
 
 WINDOW_DAYS = 35
 _COMPARED = ("gross_sales", "discounts", "returns", "net_sales", "shipping", "taxes", "total_sales", "orders",
-             "units_sold", "refunds", "new_customers", "returning_customers")
+             "units_sold", "refunds", "new_customers", "returning_customers", "customers_again", "returning_week",
+             "returning_month")
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,22 @@ class Drift:
     days: list[str]
 
 
+_PRODUCT_COMPARED = ("units_sold", "gross_sales", "line_discounts", "returns", "refunds")
+
+
 def _snapshot(conn: Connection[DictRow], store_id: uuid.UUID, day_from: Any, day_to: Any) -> dict[Any, tuple[Any, ...]]:
+    """Per day: the store figures and the day's product rows (sorted), so a drifted product cell marks its day."""
     rows = conn.execute(
         f"select day, {', '.join(_COMPARED)} from daily_store_metrics where store_id = %s and day between %s and %s",
         (store_id, day_from, day_to)).fetchall()
-    return {r["day"]: tuple(r[c] for c in _COMPARED) for r in rows}
+    products = conn.execute(
+        f"select day, product_id, {', '.join(_PRODUCT_COMPARED)} from daily_product_metrics "
+        "where store_id = %s and day between %s and %s order by day, product_id",
+        (store_id, day_from, day_to)).fetchall()
+    cells: dict[Any, list[tuple[Any, ...]]] = {}
+    for p in products:
+        cells.setdefault(p["day"], []).append((p["product_id"], *(p[c] for c in _PRODUCT_COMPARED)))
+    return {r["day"]: (*(r[c] for c in _COMPARED), tuple(cells.get(r["day"], ()))) for r in rows}
 
 
 def check_store(conn: Connection[DictRow], store_id: uuid.UUID, org_id: uuid.UUID) -> Drift:

@@ -152,7 +152,9 @@ def _fit_regular(name: str, y: FloatArray, steps: int, level: int) -> _Fit:
 
     season = SEASON if y.size >= MIN_SEASONAL_DAYS else 1
     model = AutoETS(season_length=season) if name == "AutoETS" else AutoTheta(season_length=season)
-    out = model.forecast(y=y, h=steps, level=[level], fitted=True)
+    # AutoETS scores candidate models whose variance divides by zero on very short series; it drops them.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = model.forecast(y=y, h=steps, level=[level], fitted=True)
     fitted = np.asarray(out["fitted"], dtype=float)
     errors = (y - fitted)[~np.isnan(fitted)]
     sd = float(errors.std(ddof=1)) if errors.size > 1 else 0.0

@@ -1,8 +1,10 @@
-"""Daily store metrics (docs/metrics.md): the rollup's refresh, and the pure arithmetic around it.
+"""Daily rollups (docs/metrics.md, docs/decisions/0009-analytics-rollups.md): their refresh, and the pure
+arithmetic around them.
 
-The figures themselves are computed in SQL (`app.refresh_daily_store_metrics`, migration
-20261125000200_analytics.sql) in the shop's time zone and currency; this module calls it, reads
-stale ranges, and holds the small pure pieces (buckets, AOV, change %) the service needs.
+The figures themselves are computed in SQL (migration 20261125000800_analytics_rollups.sql) in the shop's time
+zone and currency: triggers queue the days and customers every write touches, `app.refresh_store_analytics_pending`
+recomputes just those. This module calls the refreshes and holds the small pure pieces (buckets, AOV,
+change %) the services need.
 """
 
 from __future__ import annotations
@@ -27,36 +29,36 @@ CUSTOMER_METRICS = ("new_customers", "returning_customers")
 ROLLUP_METRICS = (*MONEY_METRICS, "orders", "units_sold", "refunds")
 
 _REFRESH = "select app.refresh_store_analytics(%s, %s, %s) as rows"
-_HISTORY = """
-select min((o.placed_at at time zone s.timezone)::date) as first_day,
-       (now() at time zone s.timezone)::date as today
-from stores s left join orders o on o.store_id = s.id
-where s.id = %s
-group by s.timezone
-"""
+_REBUILD = "select app.rebuild_store_analytics(%s) as rows"
+_PENDING = "select app.refresh_store_analytics_pending(%s) as rows"
 
 
 def refresh_store_metrics(conn: Connection[DictRow], store_id: uuid.UUID, date_from: date | None = None,
                           date_to: date | None = None) -> int:
-    """Recompute the store's daily rollup for [date_from, date_to] (shop-local days); returns rows written.
+    """Recompute the store's rollups for [date_from, date_to] (shop-local days); returns store days written.
 
-    Without dates: from the store's first order to today in its time zone (what a sync should call,
-    since a synced order or refund can change any day from its placing day on). Blocking, for activities.
+    Without dates: a full rebuild, every customer and every day from the store's first order to today in its
+    time zone. Either way every customer's order days are recomputed too. Blocking, for activities and jobs.
     """
     if date_from is None or date_to is None:
-        row = conn.execute(_HISTORY, (store_id,)).fetchone()
-        if row is None:
-            return 0
-        date_to = date_to or row["today"]
-        date_from = date_from or min(row["first_day"] or date_to, date_to)
-    result = conn.execute(_REFRESH, (store_id, date_from, date_to)).fetchone()
+        result = conn.execute(_REBUILD, (store_id,)).fetchone()
+    else:
+        result = conn.execute(_REFRESH, (store_id, date_from, date_to)).fetchone()
+    return int(result["rows"]) if result else 0
+
+
+def refresh_pending(conn: Connection[DictRow], store_id: uuid.UUID) -> int:
+    """Recompute only what changed since the last refresh (the days and customers the change queue holds;
+    everything when the store was never built). Returns the number of days recomputed."""
+    result = conn.execute(_PENDING, (store_id,)).fetchone()
     return int(result["rows"]) if result else 0
 
 
 def refresh_for_sync_job(conn: Connection[DictRow], job_id: uuid.UUID) -> int:
-    """refresh_store_metrics for the store of a sync job: the whole history, for use right after it succeeded."""
+    """refresh_pending for the store of a sync job, for use right after it succeeded: the days and customers
+    the sync's writes touched (a first sync builds the whole history)."""
     row = conn.execute("select store_id from sync_jobs where id = %s", (job_id,)).fetchone()
-    return 0 if row is None else refresh_store_metrics(conn, row["store_id"])
+    return 0 if row is None else refresh_pending(conn, row["store_id"])
 
 
 async def refresh_store_metrics_async(conn: AsyncConnection[DictRow], store_id: uuid.UUID, date_from: date,
@@ -67,20 +69,25 @@ async def refresh_store_metrics_async(conn: AsyncConnection[DictRow], store_id: 
     return int(result["rows"]) if result else 0
 
 
+async def refresh_pending_async(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> int:
+    """refresh_pending from a request (refuses stores outside the caller's organizations)."""
+    cur = await conn.execute(_PENDING, (store_id,))
+    result = await cur.fetchone()
+    return int(result["rows"]) if result else 0
+
+
 async def ensure_fresh(conn: AsyncConnection[DictRow], store_id: uuid.UUID, date_from: date, date_to: date,
                        today: date) -> None:
-    """Refresh [date_from, min(date_to, today)] when a day is missing or older than the store's last sync."""
-    last = min(date_to, today)
-    if last < date_from:
-        return
-    cur = await conn.execute(
-        "select count(*) as n, bool_or(m.computed_at < s.last_synced_at) as stale "
-        "from stores s left join daily_store_metrics m on m.store_id = s.id and m.day between %s and %s "
-        "where s.id = %s",
-        (date_from, last, store_id))
+    """Bring the rollups up to date when writes are waiting in the change queue (or it was never built).
+
+    The dates are kept for callers; the queue knows exactly which days changed, so a fresh rollup costs one
+    cheap probe. The analytics services skip even that: `store_context` reads the same flag.
+    """
+    del date_from, date_to, today
+    cur = await conn.execute("select app.analytics_pending(%s) as pending", (store_id,))
     row = await cur.fetchone()
-    if row is None or row["n"] < (last - date_from).days + 1 or row["stale"]:
-        await refresh_store_metrics_async(conn, store_id, date_from, last)
+    if row is not None and row["pending"]:
+        await refresh_pending_async(conn, store_id)
 
 
 def aov(gross: Decimal, discounts: Decimal, orders: int) -> Decimal:

@@ -1,8 +1,8 @@
 """Per-product analytics (SPEC "Metric definitions", "Rules for the corners"; docs/metrics.md "Products").
 
-SQL only gathers per-product sums from the synced rows (which orders count is `app.order_counts`, the same
-rule as the summary); every derived figure (ABC class, sell-through, days of inventory, trend) is a pure
-function below, without I/O.
+SQL only sums the daily product rollup (`daily_product_metrics`, built from the synced rows with the same
+counting rule as the summary, `app.order_counts`); every derived figure (ABC class, sell-through, days of
+inventory, trend) is a pure function below, without I/O.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.analytics.metrics import change_pct
-from shared.analytics.summary import store_context, validate_range
+from shared.analytics.summary import ensure_current, store_context, validate_range
 from shared.errors import ValidationFailed
 from shared.money import CENT, Money
 from shared.pagination import decode_cursor, encode_cursor, page_of
@@ -137,57 +137,36 @@ class ProductsPage(BaseModel):
 
 # Gathering ---------------------------------------------------------------------------------------------
 
+# Per-product sums of the daily product rollup (app.rollup_days: line value and units of counting orders on
+# their placing day, returns on the refund's day), under Row Level Security.
 _SUMS = """
-with s as (
-  select st.id, st.platform, st.timezone from stores st where st.id = %(store)s
-), sold as (
-  select ol.product_id, (o.placed_at at time zone s.timezone)::date as day, ol.quantity,
-         ol.unit_price * ol.quantity - ol.line_discount as value
-  from s
-  join orders o on o.store_id = s.id
-  join order_lines ol on ol.order_id = o.id
-  where ol.product_id is not null and app.order_counts(s.platform, o.status, o.test)
-    and o.placed_at >= (%(lo)s::date::timestamp at time zone s.timezone)
-    and o.placed_at < ((%(hi)s::date + 1)::timestamp at time zone s.timezone)
-), sold_by as (
-  select product_id,
-         sum(quantity) filter (where day between %(from)s and %(to)s) as units,
-         sum(value) filter (where day between %(from)s and %(to)s) as sales,
-         sum(value) filter (where day between %(h1a)s and %(h1b)s) as sales_h1,
-         sum(value) filter (where day between %(h2a)s and %(h2b)s) as sales_h2,
-         sum(quantity) filter (where day between %(wa)s and %(wb)s) as window_units
-  from sold group by product_id
-), returned as (
-  select ol.product_id, (r.refunded_at at time zone s.timezone)::date as day, rl.subtotal
-  from s
-  join refunds r on r.store_id = s.id
-  join orders o on o.id = r.order_id
-  join refund_lines rl on rl.refund_id = r.id
-  join order_lines ol on ol.id = coalesce(rl.order_line_id, (
-    select x.id from order_lines x where x.store_id = rl.store_id and x.external_id = rl.line_external_id))
-  where ol.product_id is not null and app.order_counts(s.platform, o.status, o.test)
-    and r.refunded_at >= (%(from)s::date::timestamp at time zone s.timezone)
-    and r.refunded_at < ((%(to)s::date + 1)::timestamp at time zone s.timezone)
-), returned_by as (
-  select product_id, sum(subtotal) as returns,
-         sum(subtotal) filter (where day between %(h1a)s and %(h1b)s) as returns_h1,
-         sum(subtotal) filter (where day between %(h2a)s and %(h2b)s) as returns_h2
-  from returned group by product_id
+with sums as (
+  select d.product_id,
+         sum(d.units_sold) filter (where d.day between %(from)s and %(to)s) as units,
+         sum(d.gross_sales - d.line_discounts) filter (where d.day between %(from)s and %(to)s) as sales,
+         sum(d.gross_sales - d.line_discounts) filter (where d.day between %(h1a)s and %(h1b)s) as sales_h1,
+         sum(d.gross_sales - d.line_discounts) filter (where d.day between %(h2a)s and %(h2b)s) as sales_h2,
+         sum(d.units_sold) filter (where d.day between %(wa)s and %(wb)s) as window_units,
+         sum(d.returns) filter (where d.day between %(from)s and %(to)s) as returns,
+         sum(d.returns) filter (where d.day between %(h1a)s and %(h1b)s) as returns_h1,
+         sum(d.returns) filter (where d.day between %(h2a)s and %(h2b)s) as returns_h2
+  from daily_product_metrics d
+  where d.store_id = %(store)s and d.day between %(lo)s and %(hi)s
+  group by d.product_id
 )
 select p.id, p.external_id, p.title, inv.on_hand,
        coalesce(sb.units, 0)::bigint as units, coalesce(sb.sales, 0) as sales,
        coalesce(sb.sales_h1, 0) as sales_h1, coalesce(sb.sales_h2, 0) as sales_h2,
-       coalesce(sb.window_units, 0)::bigint as window_units, coalesce(rb.returns, 0) as returns,
-       coalesce(rb.returns_h1, 0) as returns_h1, coalesce(rb.returns_h2, 0) as returns_h2
-from s
-join products p on p.store_id = s.id
+       coalesce(sb.window_units, 0)::bigint as window_units, coalesce(sb.returns, 0) as returns,
+       coalesce(sb.returns_h1, 0) as returns_h1, coalesce(sb.returns_h2, 0) as returns_h2
+from products p
 left join lateral (
   select sum(v.inventory_quantity)::bigint as on_hand from variants v where v.product_id = p.id
 ) inv on true
-left join sold_by sb on sb.product_id = p.id
-left join returned_by rb on rb.product_id = p.id
-where p.deleted_at is null or coalesce(sb.units, 0) <> 0 or coalesce(sb.sales, 0) <> 0
-   or coalesce(rb.returns, 0) <> 0
+left join sums sb on sb.product_id = p.id
+where p.store_id = %(store)s
+  and (p.deleted_at is null or coalesce(sb.units, 0) <> 0 or coalesce(sb.sales, 0) <> 0
+       or coalesce(sb.returns, 0) <> 0)
 """
 
 
@@ -236,6 +215,7 @@ async def product_metrics(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID
     wa, wb = doi_window(date_to, store.today)
     params = {"store": store.id, "from": date_from, "to": date_to, "h1a": h1a, "h1b": h1b, "h2a": h2a, "h2b": h2b,
               "wa": wa, "wb": wb, "lo": min(date_from, wa), "hi": max(date_to, wb)}
+    await ensure_current(conn, store)
     cur = await conn.execute(_SUMS, params)
     rows = [_row(r) for r in await cur.fetchall()]
     classes = abc_classes({r.id: r.net for r in rows})

@@ -1,8 +1,8 @@
 """Period summary and time series of a store's metrics (SPEC "Metric definitions"; docs/metrics.md).
 
-Money and order figures are sums of the daily rollup (refreshed first when a day is missing or older
-than the store's last sync); new and returning customers are counted distinct per period, since a
-customer buying on two days is one customer.
+Money and order figures are sums of the daily rollup (refreshed first when writes wait in its change
+queue); new and returning customers are counted distinct per period, since a customer buying on two days
+is one customer (`app.returning_customers` over the customers' order days; docs/decisions/0009).
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class StoreContext:
     today: date
     as_of: datetime | None
     syncs: list[uuid.UUID]
+    rollup_pending: bool = False  # writes wait in the change queue: refresh before reading the rollups
 
 
 Totals = dict[str, Any]  # metric name -> Decimal (money) or int (counts)
@@ -109,7 +110,7 @@ def validate_range(date_from: date, date_to: date) -> None:
 async def store_context(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> StoreContext:
     cur = await conn.execute(
         "select s.id, coalesce(s.currency, 'USD') as currency, s.timezone, s.last_synced_at, "
-        "(now() at time zone s.timezone)::date as today, "
+        "(now() at time zone s.timezone)::date as today, app.analytics_pending(s.id) as pending, "
         "(select j.id from sync_jobs j where j.store_id = s.id and j.status = 'succeeded' "
         " order by j.finished_at desc nulls last, j.created_at desc limit 1) as last_sync "
         "from stores s where s.id = %s", (store_id,))
@@ -117,16 +118,43 @@ async def store_context(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> 
     if row is None:
         raise NotFound("store not found")
     return StoreContext(row["id"], row["currency"].strip(), row["timezone"], row["today"], row["last_synced_at"],
-                  [row["last_sync"]] if row["last_sync"] else [])
+                        [row["last_sync"]] if row["last_sync"] else [], bool(row["pending"]))
+
+
+async def ensure_current(conn: AsyncConnection[DictRow], store: StoreContext) -> None:
+    """Refresh the rollups first when the change queue holds writes (the flag came with the store context)."""
+    if store.rollup_pending:
+        await m.refresh_pending_async(conn, store.id)
 
 
 async def daily_rows(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date,
-                      date_to: date) -> list[dict[str, Any]]:
-    await m.ensure_fresh(conn, store.id, date_from, date_to, store.today)
+                     date_to: date) -> list[dict[str, Any]]:
+    await ensure_current(conn, store)
     cur = await conn.execute(
-        f"select day, {', '.join(m.ROLLUP_METRICS)} from daily_store_metrics "
+        f"select day, {', '.join((*m.ROLLUP_METRICS, *m.CUSTOMER_METRICS))}, returning_week, returning_month "
+        "from daily_store_metrics "
         "where store_id = %s and day between %s and %s order by day", (store.id, date_from, date_to))
     return list(await cur.fetchall())
+
+
+async def _bucket_customers(conn: AsyncConnection[DictRow], store_id: uuid.UUID, rows: list[dict[str, Any]],
+                            keys: list[date], date_from: date, date_to: date,
+                            interval: m.Interval) -> dict[date, tuple[int, int]]:
+    """New and returning customers per bucket, from the daily rows: new ones are additive, and a day's
+    `returning_week` / `returning_month` counts its customers whose previous order was before the day's week /
+    month, so a whole bucket sums them. Only a first bucket clipped by `from` (returning = previous order before
+    `from`) is counted from the customers' order days."""
+    column = {"day": "returning_customers", "week": "returning_week", "month": "returning_month"}[interval]
+    out: dict[date, tuple[int, int]] = {}
+    for row in rows:
+        key = m.bucket_start(row["day"], interval)
+        new, returning = out.get(key, (0, 0))
+        out[key] = (new + row["new_customers"], returning + row[column])
+    if keys and keys[0] < date_from:
+        end = min(date_to, keys[1] - timedelta(days=1)) if len(keys) > 1 else date_to
+        clipped = await _customers(conn, store_id, date_from, end, "period")
+        out[keys[0]] = clipped.get(date_from, (0, 0))
+    return out
 
 
 async def _customers(conn: AsyncConnection[DictRow], store_id: uuid.UUID, date_from: date, date_to: date,
@@ -164,11 +192,32 @@ def _metrics_of(totals: Totals, currency: str) -> SummaryMetrics:
     return SummaryMetrics.model_validate(values)
 
 
-async def _period_totals(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date, date_to: date,
-                         rows: list[dict[str, Any]]) -> Totals:
-    inside = [r for r in rows if date_from <= r["day"] <= date_to]
-    customers = await _customers(conn, store.id, date_from, date_to, "period")
-    return _bucket_totals(inside, customers, [date_from], lambda _day: date_from)[date_from]
+# Both periods in one statement: sums of the daily rollup (new customers are additive: one first day each) and
+# the returning customers of each period, counted distinct by app.returning_customers over the customers' order days.
+_PERIODS = f"""
+select p.cur, {", ".join(f"coalesce(sum(d.{k}), 0) as {k}" for k in (*m.ROLLUP_METRICS, "new_customers"))},
+       coalesce(max(case when p.cur then rc.cur else rc.prev end), 0) as returning_customers
+from (values (true), (false)) p (cur)
+cross join (select app.returning_customers(%(s)s, %(f)s, %(t)s) as cur,
+                   app.returning_customers(%(s)s, %(pf)s, %(pt)s) as prev offset 0) rc
+left join daily_store_metrics d on d.store_id = %(s)s and d.day between %(pf)s and %(t)s and (d.day >= %(f)s) = p.cur
+group by p.cur
+"""
+
+
+async def _both_periods(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date, date_to: date,
+                        prev_from: date, prev_to: date) -> tuple[Totals, Totals]:
+    await ensure_current(conn, store)
+    cur = await conn.execute(_PERIODS, {"s": store.id, "f": date_from, "t": date_to, "pf": prev_from,
+                                        "pt": prev_to})
+    out: dict[bool, Totals] = {}
+    for row in await cur.fetchall():
+        totals = _empty()
+        for name in (*m.ROLLUP_METRICS, *m.CUSTOMER_METRICS):
+            totals[name] += row[name]
+        totals["aov"] = m.aov(totals["gross_sales"], totals["discounts"], totals["orders"])
+        out[bool(row["cur"])] = totals
+    return out[True], out[False]
 
 
 def _period(date_from: date, date_to: date, metrics: SummaryMetrics) -> PeriodPublic:
@@ -182,9 +231,7 @@ async def summary(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, date_f
     store = await store_context(conn, store_id)
     length = timedelta(days=(date_to - date_from).days + 1)
     prev_from, prev_to = date_from - length, date_from - timedelta(days=1)
-    rows = await daily_rows(conn, store, prev_from, date_to)
-    current = await _period_totals(conn, store, date_from, date_to, rows)
-    previous = await _period_totals(conn, store, prev_from, prev_to, rows)
+    current, previous = await _both_periods(conn, store, date_from, date_to, prev_from, prev_to)
     return SummaryPublic(
         store_id=store.id, currency=store.currency, timezone=store.timezone,
         period=_period(date_from, date_to, _metrics_of(current, store.currency)),
@@ -200,9 +247,9 @@ async def timeseries(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, met
     validate_range(date_from, date_to)
     store = await store_context(conn, store_id)
     rows = await daily_rows(conn, store, date_from, date_to)
-    customers = (await _customers(conn, store.id, date_from, date_to, interval)
-                 if metric in m.CUSTOMER_METRICS else {})
     keys = list(m.buckets(date_from, date_to, interval))
+    customers = await _bucket_customers(conn, store.id, rows, keys, date_from, date_to, interval) \
+        if metric in m.CUSTOMER_METRICS else {}
     totals = _bucket_totals(rows, customers, keys, lambda day: m.bucket_start(day, interval))
     is_money = metric in m.MONEY_METRICS or metric == "aov"
     points = [
