@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 
 from devhost.blobs import BlobTriggerRunner
 from devhost.bus import LocalBus
+from devhost.bus_process import BusProcess
 from devhost.demo import ensure_demo_stores, start_demo_platforms
 from devhost.discovery import DiscoveredFunction, discover
 from devhost.timers import TimerRunner
@@ -130,6 +131,7 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path, on_re
     from shared.bootstrap import build_container
     from shared.config import get_settings
     from shared.stores.jobs import resume_unfinished_syncs
+    from shared.video.uploads import resume_unfinished_videos
 
     get_settings.cache_clear()
     settings = get_settings()
@@ -143,7 +145,11 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path, on_re
     timers = TimerRunner(functions, extra_args=durable_client_args)
     blobs = BlobTriggerRunner(functions, connection_string=storage, state_dir=data_dir,
                               extra_args=durable_client_args)
-    bus = LocalBus(functions, connection_string=storage, extra_args=durable_client_args)
+    # Bus triggers in a worker process of their own (devhost/bus_process.py); DEVHOST_BUS_PROCESS=0 keeps
+    # them in threads of this process.
+    bus: LocalBus | BusProcess = (
+        LocalBus(functions, connection_string=storage, extra_args=durable_client_args)
+        if os.environ.get("DEVHOST_BUS_PROCESS") == "0" else BusProcess(connection_string=storage))
     for runner in (timers, blobs, bus):
         runner.start()
         stack.callback(runner.stop)
@@ -157,6 +163,10 @@ def build_asgi(app: func.FunctionApp, stack: ExitStack, *, data_dir: Path, on_re
         resumed = await resume_unfinished_syncs(container.db, container.orchestrations)
         if resumed:
             log.info("resumed unfinished syncs", extra={"instances": resumed})
+        # Like syncs, a video analysis caught by a restart goes on at once (the 5-minute sweeper is the backstop).
+        videos = await resume_unfinished_videos(container.db, container.orchestrations)
+        if videos:
+            log.info("resumed unfinished video analyses", extra={"instances": videos})
         if platforms:
             await ensure_demo_stores(container, DEMO_EMAIL, platforms)
         on_ready()

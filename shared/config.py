@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     # Webhooks: the public origin platforms deliver to (`{base}/webhooks/...`); empty = no registration.
     public_base_url: str = Field(default="", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"))
 
+    # Webhook inbox retention: payloads of applied deliveries are blanked after N days; the rows (dedupe keys)
+    # are deleted after M days (at least 2: Shopify retries a delivery for 4 hours).
+    webhook_payload_retention_days: int = Field(
+        default=7, ge=1, validation_alias=AliasChoices("WEBHOOK_PAYLOAD_RETENTION_DAYS")
+    )
+    webhook_dedupe_retention_days: int = Field(
+        default=30, ge=2, validation_alias=AliasChoices("WEBHOOK_DEDUPE_RETENTION_DAYS")
+    )
+
     # Syncs.
     sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))
 
@@ -103,6 +112,11 @@ class Settings(BaseSettings):
     )
     llm_price_output_per_1m: Decimal = Field(
         default=Decimal("0.60"), validation_alias=AliasChoices("LLM_PRICE_OUTPUT_PER_1M")
+    )
+    # Tokens (prompt + completion, all purposes) an organization may use per calendar month (UTC); 0 = no cap.
+    # Over it, model calls fail with LanguageModelError("budget") and callers fall back (offline / templates).
+    llm_monthly_token_limit: int = Field(
+        default=2_000_000, ge=0, validation_alias=AliasChoices("LLM_MONTHLY_TOKEN_LIMIT")
     )
     # Speech to text for videos (same client and key): the OpenAI model or the Azure deployment name. Segment
     # times come only from models that answer verbose_json (whisper*); gpt-4o*-transcribe give the text alone.

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from shared.auth.access import Access
 from shared.errors import FieldError, UpstreamUnavailable, ValidationFailed
-from shared.ports import SecretStore
+from shared.ports import SecretNotFound, SecretStore
 from shared.stores.connections import ClientFactory, StoreConnection, credentials_secret_name
 from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable, WebhookRegistrar
 from shared.stores.records import ShopInfo
@@ -170,6 +170,18 @@ def _register(clients: ClientFactory, connection: StoreConnection, callback: str
         client.close()
 
 
+def _woo_webhook_secret(secrets: SecretStore, store_id: uuid.UUID) -> str:
+    """The store's webhook secret; kept when one exists, since webhooks a failed earlier attempt created
+    sign with it (a retry must not orphan them)."""
+    name = woo_webhook_secret_name(store_id)
+    try:
+        return secrets.get(name)
+    except SecretNotFound:
+        secret = token_urlsafe(32)
+        secrets.set(name, secret)
+        return secret
+
+
 async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, org_id: uuid.UUID,
                                   actor_id: uuid.UUID | None, connection: StoreConnection, clients: ClientFactory,
                                   secrets: SecretStore, public_base_url: str) -> list[str] | None:
@@ -178,7 +190,8 @@ async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: u
     WooCommerce signs with a per-store secret, generated here and saved as `store-<id>-webhook-secret`
     before the webhooks exist (so the first delivery verifies); Shopify signs with the app's secret.
     Without PUBLIC_BASE_URL (local runs) nothing is registered. Failures are logged and audited as
-    `store.webhooks_failed` with the reason, not raised.
+    `store.webhooks_failed` with the reason, not raised (a timer retries them); success as
+    `store.webhooks_registered`.
     """
     extra = {"store_id": str(store_id), "platform": connection.platform}
     if not public_base_url:
@@ -188,8 +201,7 @@ async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: u
     try:
         secret = None
         if connection.platform == "woocommerce":
-            secret = token_urlsafe(32)
-            await asyncio.to_thread(secrets.set, woo_webhook_secret_name(store_id), secret)
+            secret = await asyncio.to_thread(_woo_webhook_secret, secrets, store_id)
         created = await asyncio.to_thread(_register, clients, connection, callback,
                                           webhook_topics(connection.platform), secret)
     except Exception as exc:  # the store is connected and syncs work: report, do not fail the connect
@@ -201,4 +213,9 @@ async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: u
             (org_id, actor_id, str(store_id), json.dumps({"reason": reason, "callback_url": callback})))
         return None
     log.info("registered %d webhooks", len(created), extra=extra)
+    # The retry timer (shared/webhooks/subscriptions.py) looks for stores whose last outcome is a failure.
+    await conn.execute(
+        "insert into audit_log (org_id, actor_id, action, target_type, target_id, details) "
+        "values (%s, %s, 'store.webhooks_registered', 'store', %s, %s::jsonb)",
+        (org_id, actor_id, str(store_id), json.dumps({"created": len(created), "callback_url": callback})))
     return created

@@ -4,7 +4,9 @@
   apply: one delivery applied to the database, idempotently, in one transaction with its bookkeeping.
 - Secrets live in the SecretStore: `shopify-app-secret` (and `shopify-app-secret-previous` during a
   rotation) for Shopify; `store-<store id>-webhook-secret` per WooCommerce store.
-- The queue message is small JSON `{"delivery_id": "<webhook_deliveries.id>"}`, message id = that id.
+- The queue message is small JSON naming recorded rows: `{"delivery_ids": ["<webhook_deliveries.id>", …]}`
+  (a batch the outbox gathered; message id derived from the ids) or `{"delivery_id": "…"}` (one row,
+  message id = that id: the sweeper's re-sends of a failed batch member, and older messages).
 
 The MessageBus port sends it: Azure Service Bus in Azure (`ServiceBusConnection` = `Endpoint=sb://…`),
 and locally an Azurite storage queue in the envelope devhost's LocalBus reads (devhost/bus_messages.py).
@@ -18,6 +20,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -28,6 +31,7 @@ WEBHOOKS_QUEUE = "webhooks"
 # Names of SecretStore entries, not secrets.
 SHOPIFY_APP_SECRET = "shopify-app-secret"  # noqa: S105
 SHOPIFY_APP_SECRET_PREVIOUS = "shopify-app-secret-previous"  # noqa: S105
+_BATCH_NAMESPACE = uuid.UUID("6f1d3c1e-8a53-4a55-9f0e-3f5c2b9b7a10")
 
 
 def woo_webhook_secret_name(store_id: uuid.UUID) -> str:
@@ -44,12 +48,31 @@ def encode_message(delivery_id: uuid.UUID) -> str:
     return json.dumps({"delivery_id": str(delivery_id)})
 
 
-def decode_message(body: bytes | str) -> uuid.UUID:
-    """The delivery id of a queue message; ValueError for anything else (the bus dead-letters it)."""
+def encode_batch(delivery_ids: Sequence[uuid.UUID]) -> tuple[str, str]:
+    """(body, message id) of one message naming several deliveries; the id is the same for the same ids,
+    so Service Bus duplicate detection drops a re-sent batch."""
+    if len(delivery_ids) == 1:
+        return encode_message(delivery_ids[0]), str(delivery_ids[0])
+    ids = [str(d) for d in delivery_ids]
+    return json.dumps({"delivery_ids": ids}), str(uuid.uuid5(_BATCH_NAMESPACE, ",".join(ids)))
+
+
+def decode_batch(body: bytes | str) -> list[uuid.UUID]:
+    """The delivery ids a queue message names (one or many); ValueError for anything else (dead-lettered)."""
     data = json.loads(body)
-    if not isinstance(data, dict) or "delivery_id" not in data:
+    if isinstance(data, dict) and isinstance(data.get("delivery_ids"), list) and data["delivery_ids"]:
+        return [uuid.UUID(str(d)) for d in data["delivery_ids"]]
+    if isinstance(data, dict) and "delivery_id" in data:
+        return [uuid.UUID(str(data["delivery_id"]))]
+    raise ValueError("not a webhook delivery message")
+
+
+def decode_message(body: bytes | str) -> uuid.UUID:
+    """The delivery id of a single-delivery message; ValueError for anything else."""
+    ids = decode_batch(body)
+    if len(ids) != 1:
         raise ValueError("not a webhook delivery message")
-    return uuid.UUID(str(data["delivery_id"]))
+    return ids[0]
 
 
 class ServiceBusMessageBus:
@@ -129,12 +152,3 @@ def bus_for(settings: Settings) -> MessageBus:
     if not connection:
         raise RuntimeError("no ServiceBusConnection or AzureWebJobsStorage: webhooks cannot be queued")
     return _buses.get(connection)
-
-
-def bus_of(container: object) -> MessageBus:
-    """The container's `bus` once bootstrap provides one; until then the one bus_for() builds."""
-    bus: MessageBus | None = getattr(container, "bus", None)
-    if bus is not None:
-        return bus
-    settings: Settings = getattr(container, "settings")  # noqa: B009
-    return bus_for(settings)

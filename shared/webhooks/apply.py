@@ -1,9 +1,10 @@
 """Applying one recorded delivery to the database: idempotent, newest-wins, bookkeeping in the same transaction.
 
-`apply_delivery` locks the delivery row, does nothing when it is no longer `received` (a redelivered
-queue message), applies the topic and marks the row processed (or ignored) before its transaction
-commits: a delivery is applied once or not at all. A failure rolls everything back and raises; the bus
-redelivers and, after its max delivery count, dead-letters the message (the row keeps the last error).
+`apply_delivery` (run by shared/webhooks/processing.py, alone or in a batch under a savepoint) locks the
+delivery row, does nothing when it is no longer `received` (a redelivered queue message), applies the
+topic and marks the row processed (or ignored) before its transaction commits: a delivery is applied once
+or not at all. A failure rolls its work back and raises; the bus redelivers and, after its max delivery
+count, dead-letters the message (the row keeps the last error).
 
 Newest wins: persist only replaces a row whose platform updated_at is not newer, and an order or product
 whose stored version is newer is skipped whole here, so its lines, refunds and variants are not rolled
@@ -20,8 +21,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from shared.db.pool import Database
-from shared.ports import SecretStore
 from shared.stores import persist
 from shared.stores.records import CustomerRecord, OrderRecord, ProductRecord
 from shared.webhooks import compliance, payloads
@@ -32,21 +31,6 @@ _MAX_ERROR = 500
 
 
 # -- entry points ----------------------------------------------------------------------------------------------
-
-
-def process_delivery(db: Database, secrets: SecretStore, delivery_id: uuid.UUID) -> Applied:
-    """Apply in one transaction; on failure note the error on the row (own transaction) and re-raise."""
-    try:
-        with db.service_sync() as conn:
-            result = apply_delivery(conn, delivery_id)
-    except Exception as exc:
-        with db.service_sync() as conn:
-            conn.execute("update webhook_deliveries set attempts = attempts + 1, error = %s where id = %s",
-                         (f"{type(exc).__name__}: {exc}"[:_MAX_ERROR], delivery_id))
-        raise
-    for name in result.secrets_to_delete:
-        secrets.delete(name)
-    return result
 
 
 def apply_delivery(conn: Conn, delivery_id: uuid.UUID) -> Applied:
@@ -91,8 +75,11 @@ def _stores_of(conn: Conn, row: dict[str, Any]) -> list[StoreRef]:
 
 def _stored_is_newer(conn: Conn, table: str, store_id: uuid.UUID, external_id: str,
                      incoming: datetime | None) -> bool:
-    """Locks the stored row (so two deliveries of one resource apply one after the other)."""
+    """Serialises deliveries of one resource: two applies of an order not stored yet would both find no row
+    to lock, and the older one could then replace the newer one's lines. A transaction-level advisory lock
+    on the resource's key covers that case (and the row lock the rest)."""
     assert table in ("orders", "products", "customers")
+    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{table}:{store_id}:{external_id}",))
     row = conn.execute(f"select updated_at_platform from {table} where store_id = %s and external_id = %s "
                        "for update", (store_id, external_id)).fetchone()
     stored = None if row is None else row["updated_at_platform"]

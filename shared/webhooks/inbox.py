@@ -1,9 +1,9 @@
 """The inbox: a verified delivery is recorded once (unique per platform and delivery id), then queued.
 
 Nothing is lost: the row is committed before the platform gets its 2xx, and a row whose queue message
-was never sent (the send failed, the process died) is sent again by `unsent_deliveries` + `mark_enqueued`
-(the sweeper in functions/events.py). A redelivery of a row not yet applied is queued again as well; the
-apply is idempotent, so an extra message costs one no-op.
+was never sent (the send failed, the process died before the outbox flushed) is sent again by
+`unsent_deliveries` + `mark_enqueued_sync` (the sweeper in functions/events.py). A redelivery of a row
+not yet applied is queued again as well; the apply is idempotent, so an extra message costs one no-op.
 """
 
 from __future__ import annotations
@@ -79,11 +79,11 @@ async def record(conn: AsyncConnection[DictRow], delivery: Delivery) -> Recorded
     return Recorded(existing["id"], duplicate=True, needs_enqueue=existing["status"] == "received")
 
 
-async def mark_enqueued(conn: AsyncConnection[DictRow], delivery_id: uuid.UUID) -> None:
-    await conn.execute("update webhook_deliveries set enqueued_at = now() where id = %s", (delivery_id,))
+async def mark_enqueued(conn: AsyncConnection[DictRow], delivery_ids: list[uuid.UUID]) -> None:
+    await conn.execute("update webhook_deliveries set enqueued_at = now() where id = any(%s)", (delivery_ids,))
 
 
-def unsent_deliveries(conn: Connection[DictRow], *, older_than_seconds: int = 60, limit: int = 500) -> list[uuid.UUID]:
+def unsent_deliveries(conn: Connection[DictRow], *, older_than_seconds: int = 30, limit: int = 500) -> list[uuid.UUID]:
     """Deliveries recorded but never queued (the send failed or the process died before it)."""
     rows = conn.execute(
         "select id from webhook_deliveries where status = 'received' and enqueued_at is null "
@@ -92,5 +92,5 @@ def unsent_deliveries(conn: Connection[DictRow], *, older_than_seconds: int = 60
     return [r["id"] for r in rows]
 
 
-def mark_enqueued_sync(conn: Connection[DictRow], delivery_id: uuid.UUID) -> None:
-    conn.execute("update webhook_deliveries set enqueued_at = now() where id = %s", (delivery_id,))
+def mark_enqueued_sync(conn: Connection[DictRow], delivery_ids: list[uuid.UUID]) -> None:
+    conn.execute("update webhook_deliveries set enqueued_at = now() where id = any(%s)", (delivery_ids,))

@@ -19,7 +19,8 @@ from functions.http_api.app import create_app
 from functions.http_api.routers import webhooks
 from shared.bootstrap import Container
 from shared.webhooks import SHOPIFY_APP_SECRET, WEBHOOKS_QUEUE, decode_message, woo_webhook_secret_name
-from shared.webhooks.apply import process_delivery
+from shared.webhooks.inbox import unsent_deliveries
+from shared.webhooks.processing import process_delivery
 from shared.webhooks.signatures import sign
 from tests.support import Tenant, build_tenant
 
@@ -28,11 +29,22 @@ WOO_SECRET = "woo-webhook-secret-for-tests"
 
 
 class RecordingBus:
-    def __init__(self) -> None:
+    def __init__(self, app: Any = None) -> None:
         self.sent: list[tuple[str, str, str]] = []
+        self.app = app
+        self.down = False
 
     def send(self, queue: str, body: str, message_id: str) -> None:
+        if self.down:
+            raise ConnectionError("the bus is down")
         self.sent.append((queue, body, message_id))
+
+    async def drained(self) -> list[tuple[str, str, str]]:
+        """What was sent once the app's outbox has flushed (it queues in the background)."""
+        intake = getattr(self.app.state, "webhook_intake", None)
+        if intake is not None:
+            await intake.outbox.drain()
+        return self.sent
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +67,12 @@ async def hooks(container: Container, shop: tuple[Tenant, str, uuid.UUID]) -> As
     app = create_app(container)
     if not any(getattr(r, "path", "") == "/webhooks/shopify" for r in app.routes):
         app.include_router(webhooks.router)
-    bus = RecordingBus()
-    app.dependency_overrides[webhooks.get_bus_provider] = lambda: (lambda: bus)
+    bus = RecordingBus(app)
+
+    async def bus_provider() -> Any:
+        return lambda: bus
+
+    app.dependency_overrides[webhooks.get_bus_provider] = bus_provider
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client, bus
 
@@ -100,7 +116,7 @@ async def test_forged_signature_is_401_and_nothing_is_stored(hooks: Any, shop: A
     missing = await client.post("/webhooks/shopify", content=body, headers=headers)
     assert missing.status_code == 401
     assert rows(service_conn, webhook_id) == []
-    assert bus.sent == []
+    assert await bus.drained() == []
 
 
 async def test_valid_delivery_is_recorded_queued_and_applied_once(hooks: Any, shop: Any, service_conn: Any,
@@ -112,11 +128,11 @@ async def test_valid_delivery_is_recorded_queued_and_applied_once(hooks: Any, sh
     first = await client.post("/webhooks/shopify", content=body,
                               headers=shopify_headers(body, "orders/create", domain, webhook_id))
     assert first.status_code == 202, first.text
+    ((queue, message, message_id),) = await bus.drained()
     (row,) = rows(service_conn, webhook_id)
     assert (row["status"], row["store_id"], row["org_id"], row["topic"]) == (
         "received", tenant.store_id, tenant.org_id, "orders/create")
     assert row["enqueued_at"] is not None
-    ((queue, message, message_id),) = bus.sent
     assert (queue, decode_message(message), message_id) == (WEBHOOKS_QUEUE, row["id"], str(row["id"]))
 
     again = await client.post("/webhooks/shopify", content=body,
@@ -139,7 +155,7 @@ async def test_valid_delivery_is_recorded_queued_and_applied_once(hooks: Any, sh
     after = await client.post("/webhooks/shopify", content=body,
                               headers=shopify_headers(body, "orders/create", domain, webhook_id))
     assert after.status_code == 200
-    assert len(bus.sent) == 2  # an applied delivery is not queued again
+    assert len(await bus.drained()) == 2  # an applied delivery is not queued again
 
 
 async def test_out_of_order_updates_end_in_the_newest_state(shop: Any, service_conn: Any,
@@ -207,7 +223,7 @@ async def test_woo_ping_is_200_and_stores_nothing(hooks: Any, shop: Any, service
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200
     assert service_conn.execute("select count(*) as n from webhook_deliveries").fetchone()["n"] == before
-    assert bus.sent == []
+    assert await bus.drained() == []
 
 
 async def test_woo_order_delivery(hooks: Any, shop: Any, service_conn: Any, container: Container) -> None:
@@ -229,9 +245,24 @@ async def test_woo_order_delivery(hooks: Any, shop: Any, service_conn: Any, cont
     assert unknown.status_code == 401
     response = await client.post(f"/webhooks/woocommerce/{woo_store}", content=body, headers=headers)
     assert response.status_code == 202
-    ((_, message, _),) = bus.sent
+    ((_, message, _),) = await bus.drained()
     assert process_delivery(container.db, container.secrets, decode_message(message)).status == "processed"
     order = service_conn.execute("select * from orders where store_id = %s and external_id = '727'",
                                  (woo_store,)).fetchone()
     assert (order["org_id"], order["total_price"], order["financial_status"]) == (
         tenant.org_id, Decimal("45.95"), "paid")
+
+
+async def test_a_delivery_is_acknowledged_when_the_bus_is_down_and_swept_later(
+        hooks: Any, shop: Any, service_conn: Any) -> None:
+    client, bus = hooks
+    bus.down = True
+    body = json.dumps(order_payload(7009, "2026-11-21T10:00:00Z")).encode()
+    webhook_id = uuid.uuid4().hex
+    response = await client.post("/webhooks/shopify", content=body,
+                                 headers=shopify_headers(body, "orders/create", shop[1], webhook_id))
+    assert response.status_code == 202  # the row is committed: the bus is not the platform's problem
+    assert await bus.drained() == []
+    (row,) = rows(service_conn, webhook_id)
+    assert (row["status"], row["enqueued_at"]) == ("received", None)
+    assert row["id"] in unsent_deliveries(service_conn, older_than_seconds=0)

@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from shared.bootstrap import Container
 from shared.ports import SecretNotFound
 from shared.stores.platform import PlatformError
-from shared.webhooks.apply import process_delivery
+from shared.webhooks.processing import process_batch, process_delivery
 from tests.support import Tenant, build_tenant
 
 
@@ -146,3 +146,23 @@ def test_unknown_topic_and_unknown_shop_are_ignored(tenant: Any, service_conn: A
     shop = deliver(service_conn, "nobody.myshopify.com", "orders/create",
                    {"id": 1, "created_at": "2026-11-22T09:00:00Z"})
     assert process_delivery(container.db, container.secrets, shop).status == "ignored"
+
+
+def test_a_batch_applies_the_good_deliveries_and_resends_a_failing_one_alone(
+        tenant: Any, service_conn: Any, container: Container) -> None:
+    _, domain = tenant
+    ignored = deliver(service_conn, domain, "inventory_levels/update", {"inventory_item_id": 2})
+    bad = deliver(service_conn, domain, "orders/create", {"id": 6, "updated_at": "2026-11-22T09:00:00Z"})
+    gone = uuid.uuid4()  # purged by shop/redact after it was queued
+    resent: list[list[uuid.UUID]] = []
+    results = process_batch(container.db, container.secrets, [ignored, bad, gone], resend=resent.append)
+    assert sorted(r.status for r in results) == ["already", "ignored"]
+    assert resent == [[bad]]
+    rows = {r["id"]: r for r in service_conn.execute(
+        "select id, status, attempts, error from webhook_deliveries where id = any(%s)", ([ignored, bad],))}
+    assert (rows[ignored]["status"], rows[ignored]["attempts"]) == ("ignored", 1)
+    assert (rows[bad]["status"], rows[bad]["attempts"]) == ("received", 1)
+    assert "created_at" in rows[bad]["error"]
+    # Again (the bus redelivered the batch): nothing is applied twice.
+    again = process_batch(container.db, container.secrets, [ignored, bad], resend=resent.append)
+    assert [r.status for r in again] == ["already"]

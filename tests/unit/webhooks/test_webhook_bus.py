@@ -16,7 +16,6 @@ from shared.webhooks import (
     ServiceBusMessageBus,
     StorageQueueMessageBus,
     bus_for,
-    bus_of,
     decode_message,
     encode_message,
     envelope_text,
@@ -56,14 +55,3 @@ def test_bus_for_picks_the_adapter_by_connection() -> None:
     assert isinstance(bus_for(local), StorageQueueMessageBus)
     with pytest.raises(RuntimeError, match="cannot be queued"):
         bus_for(Settings(service_bus_connection="", storage_connection_string=""))
-
-
-def test_bus_of_prefers_the_containers_bus() -> None:
-    class WithBus:
-        bus = StorageQueueMessageBus("UseDevelopmentStorage=true")
-
-    class WithoutBus:
-        settings = Settings(storage_connection_string="UseDevelopmentStorage=true")
-
-    assert bus_of(WithBus()) is WithBus.bus
-    assert isinstance(bus_of(WithoutBus()), StorageQueueMessageBus)

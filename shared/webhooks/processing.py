@@ -1,0 +1,83 @@
+"""Running applies: one delivery per transaction, or a queue message's batch under savepoints.
+
+The transaction boundaries and failure bookkeeping around shared/webhooks/apply.py: a failed delivery gets
+`attempts + 1` and its error on the row; secrets that an applied delivery made obsolete (app/uninstalled,
+shop/redact) are deleted after the commit, because the SecretStore is not transactional.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+
+from shared.db.pool import Database
+from shared.ports import SecretStore
+from shared.webhooks.apply import apply_delivery
+from shared.webhooks.outcomes import Applied, Conn
+
+log = logging.getLogger(__name__)
+_MAX_ERROR = 500
+
+
+def process_delivery(db: Database, secrets: SecretStore, delivery_id: uuid.UUID) -> Applied:
+    """Apply in one transaction; on failure note the error on the row (own transaction) and re-raise."""
+    try:
+        with db.service_sync() as conn:
+            result = apply_delivery(conn, delivery_id)
+    except Exception as exc:
+        with db.service_sync() as conn:
+            _note_failure(conn, delivery_id, exc)
+        raise
+    for name in result.secrets_to_delete:
+        secrets.delete(name)
+    return result
+
+
+def process_batch(db: Database, secrets: SecretStore, delivery_ids: Sequence[uuid.UUID],
+                  resend: Callable[[list[uuid.UUID]], None]) -> list[Applied]:
+    """Apply a message's deliveries in one transaction, each under its own savepoint.
+
+    One delivery failing rolls back only its savepoint; its error is noted and, after the commit, it is
+    `resend` alone (so it gets the bus's own retries and dead letter, without holding the others back).
+    A single delivery behaves as process_delivery (raises). If the resend fails the batch raises: the bus
+    delivers it again and what was applied is skipped then.
+    """
+    if len(delivery_ids) == 1:
+        return [process_delivery(db, secrets, delivery_ids[0])]
+    results: list[Applied] = []
+    failed: list[uuid.UUID] = []
+    with db.service_sync() as conn:
+        for delivery_id in _lock_order(conn, delivery_ids):
+            try:
+                with conn.transaction():
+                    results.append(apply_delivery(conn, delivery_id))
+            except Exception as exc:
+                log.warning("webhook delivery failed in a batch", exc_info=True,
+                            extra={"delivery": str(delivery_id)})
+                _note_failure(conn, delivery_id, exc)
+                failed.append(delivery_id)
+    for name in (n for r in results for n in r.secrets_to_delete):
+        secrets.delete(name)
+    if failed:
+        resend(failed)
+    return results
+
+
+def _lock_order(conn: Conn, delivery_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The batch ordered by the resource each delivery changes: two batches running at once then lock shared
+    orders and products in the same order and wait for each other instead of deadlocking (best effort: the
+    key is the payload's id, not every row a handler touches). Newest wins makes the outcome independent of
+    the order. Ids without a row (purged) keep their place at the end."""
+    rows = conn.execute(
+        "select id from webhook_deliveries where id = any(%s) order by platform, coalesce(shop_domain, ''), "
+        "coalesce(store_id::text, ''), split_part(topic, '/', 1), split_part(topic, '.', 1), payload->>'id', "
+        "received_at, id", (list(delivery_ids),)).fetchall()
+    ordered = [r["id"] for r in rows]
+    known = set(ordered)
+    return ordered + [d for d in delivery_ids if d not in known]
+
+
+def _note_failure(conn: Conn, delivery_id: uuid.UUID, exc: Exception) -> None:
+    conn.execute("update webhook_deliveries set attempts = attempts + 1, error = %s where id = %s",
+                 (f"{type(exc).__name__}: {exc}"[:_MAX_ERROR], delivery_id))
