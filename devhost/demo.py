@@ -11,11 +11,13 @@ import logging
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 
 from devhost.servers import serve_in_thread
 from shared.auth.access import load_access
 from shared.auth.tokens import Principal
 from shared.bootstrap import Container
+from shared.errors import Conflict
 from shared.identity import local_user_id
 from shared.stores import connect, jobs
 
@@ -27,6 +29,7 @@ class DemoPlatform:
     body: connect.StoreCreate  # what a merchant would POST to /api/v1/stores
     match_column: str  # shop_domain or base_url: how a restart finds the store it connected before
     match_value: str
+    as_of: datetime  # the demo store's last order time: it follows the calendar (devhost.fakes.demo_config)
 
 
 def start_demo_platforms(stack: ExitStack) -> list[DemoPlatform]:
@@ -38,10 +41,11 @@ def start_demo_platforms(stack: ExitStack) -> list[DemoPlatform]:
         ThrottleConfig,
         create_fake_shopify,
         create_fake_woocommerce,
+        demo_config,
         generate_store,
     )
 
-    model = generate_store()
+    model = generate_store(demo_config())
     # The demo shop is on a Shopify Plus-sized bucket (1,000 points/s) so its first sync takes seconds.
     shopify = serve_in_thread(create_fake_shopify(model, access_token=DEMO_SHOPIFY_TOKEN,
                                                   throttle=ThrottleConfig(max_available=10_000, restore_rate=1_000)))
@@ -54,16 +58,18 @@ def start_demo_platforms(stack: ExitStack) -> list[DemoPlatform]:
     return [
         DemoPlatform(connect.StoreCreate(platform="shopify", name=f"{model.shop.name} (Shopify)", shop_domain=domain,
                                          credentials={"access_token": DEMO_SHOPIFY_TOKEN},
-                                         api_base_url=shopify.base_url), "shop_domain", domain),
+                                         api_base_url=shopify.base_url), "shop_domain", domain, model.as_of),
         DemoPlatform(connect.StoreCreate(platform="woocommerce", name=f"{model.shop.name} (WooCommerce)",
                                          base_url=woo_site, api_base_url=woo.base_url,
                                          credentials={"consumer_key": DEMO_WOO_KEY,
-                                                      "consumer_secret": DEMO_WOO_SECRET}), "base_url", woo_site),
+                                                      "consumer_secret": DEMO_WOO_SECRET}), "base_url", woo_site,
+                     model.as_of),
     ]
 
 
 async def ensure_demo_stores(container: Container, demo_email: str, platforms: list[DemoPlatform]) -> None:
-    """Connect each demo store once, point it at this run's fake server, and sync it if it never was."""
+    """Connect each demo store once, point it at this run's fake server, and sync it in full when it was not
+    synced since the demo data last moved (the demo store follows the calendar, a day at a time)."""
     user = local_user_id(demo_email)
     principal = Principal(user_id=user, email=demo_email, claims={"sub": str(user), "role": "authenticated"})
     for platform in platforms:
@@ -80,9 +86,12 @@ async def ensure_demo_stores(container: Container, demo_email: str, platforms: l
                 # The fake listens on a new port each run.
                 await conn.execute("update stores set api_base_url = %s where id = %s",
                                    (platform.body.api_base_url, store_id))
-        if not await _ever_synced(container, store_id):
-            await jobs.start_sync(container.db, principal, store_id=store_id, mode="full",
-                                  orchestrations=container.orchestrations)
+        if not await _synced_since(container, store_id, platform.as_of):
+            try:
+                await jobs.start_sync(container.db, principal, store_id=store_id, mode="full",
+                                      orchestrations=container.orchestrations)
+            except Conflict:
+                log.info("demo store sync already running", extra={"store_id": str(store_id)})
 
 
 async def _existing(container: Container, principal: Principal, platform: DemoPlatform) -> uuid.UUID | None:
@@ -94,8 +103,9 @@ async def _existing(container: Container, principal: Principal, platform: DemoPl
     return None if row is None else row["id"]
 
 
-async def _ever_synced(container: Container, store_id: uuid.UUID) -> bool:
+async def _synced_since(container: Container, store_id: uuid.UUID, as_of: datetime) -> bool:
     async with container.db.as_service() as conn:
-        cur = await conn.execute("select exists (select 1 from sync_jobs where store_id = %s) as yes", (store_id,))
+        cur = await conn.execute("select exists (select 1 from sync_jobs where store_id = %s and created_at > %s) "
+                                 "as yes", (store_id, as_of))
         row = await cur.fetchone()
     return bool(row and row["yes"])

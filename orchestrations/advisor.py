@@ -38,11 +38,18 @@ _RESTARTABLE = (df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeSta
 
 
 @asynccontextmanager
-async def _service_conn() -> AsyncIterator[AsyncConnection[DictRow]]:
-    """A connection of its own: activities run on worker threads with fresh loops (not the API's pool)."""
-    conn = await AsyncConnection.connect(runtime.container().db.url, row_factory=dict_row, prepare_threshold=None)
+async def _service_conn(*, transaction: bool = True) -> AsyncIterator[AsyncConnection[DictRow]]:
+    """A connection of its own: activities run on worker threads with fresh loops (not the API's pool).
+
+    With `transaction=False` it is in autocommit mode and the caller opens its own (short) transactions: a store's
+    run words its advice with a language model between them, with no transaction open."""
+    conn = await AsyncConnection.connect(runtime.container().db.url, row_factory=dict_row, prepare_threshold=None,
+                                         autocommit=not transaction)
     try:
-        async with conn.transaction():
+        if transaction:
+            async with conn.transaction():
+                yield conn
+        else:
             yield conn
     finally:
         await conn.close()
@@ -99,7 +106,7 @@ def advisor_active_stores(payload: dict[str, Any]) -> list[str]:
 
 async def _run(payload: dict[str, Any]) -> dict[str, Any]:
     settings = runtime.container().settings
-    async with _service_conn() as conn:
+    async with _service_conn(transaction=False) as conn:  # run_for_store opens its own short transactions
         store_id = payload.get("store_id")
         if store_id is None:  # after a sync: the job names the store
             cur = await conn.execute("select store_id from sync_jobs where id = %s and status = 'succeeded'",

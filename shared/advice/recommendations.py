@@ -2,7 +2,9 @@
 
 A run is idempotent for a shop-local day: it adds at most `limit` recommendations per store and day (counting
 what earlier runs of that day added), never a second open one with the same dedupe key (a partial unique index
-backs that up), and the same facts give the same drafts, ranked the same way.
+backs that up), and the same facts give the same drafts, ranked the same way. No transaction is open while the
+drafts are worded (the phraser may call a language model): a run reads, words, then writes in a short
+transaction under the store's advisory lock.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from shared.advice.detectors import detect
-from shared.advice.evidence import Figure, Impact, Phraser, RecommendationDraft
+from shared.advice.evidence import AdviceText, Figure, Impact, Phraser, RecommendationDraft
 from shared.advice.facts import StoreFacts
 from shared.advice.inputs import gather
 from shared.advice.ranking import DEFAULT_DAILY_LIMIT, rank
@@ -29,6 +32,9 @@ from shared.pagination import decode_cursor, encode_cursor, page_of
 
 Status = Literal["open", "accepted", "dismissed", "expired", "measured"]
 EXPIRE_AFTER_DAYS = 30  # an open recommendation nobody acted on goes stale: its figures are a month old
+# Drafts worded beyond the room the day has left: a concurrent run may have added some of the same findings (or
+# used the room) between the read and the write. Two keep that rare case full at the cost of two extra wordings.
+SPARES = 2
 
 
 class Outcome(BaseModel):
@@ -85,8 +91,7 @@ async def _expire(conn: AsyncConnection[DictRow], store_id: uuid.UUID, day: date
 
 
 async def _insert(conn: AsyncConnection[DictRow], org_id: uuid.UUID, day: date, draft: RecommendationDraft,
-                  phraser: Phraser) -> uuid.UUID | None:
-    text = await phraser.phrase(draft)
+                  text: AdviceText) -> uuid.UUID | None:
     impact = None if draft.expected_impact is None else Jsonb(draft.expected_impact.model_dump(mode="json"))
     cur = await conn.execute(
         "insert into recommendations (org_id, store_id, product_id, kind, title, rationale, evidence, "
@@ -100,11 +105,14 @@ async def _insert(conn: AsyncConnection[DictRow], org_id: uuid.UUID, day: date, 
     return None if row is None else row["id"]
 
 
-async def persist(conn: AsyncConnection[DictRow], store_id: uuid.UUID, day: date, drafts: list[RecommendationDraft],
-                  phraser: Phraser, limit: int = DEFAULT_DAILY_LIMIT) -> tuple[list[uuid.UUID], int]:
-    """Keep the best drafts the day still has room for; (ids created, open ones expired)."""
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"advisor:{store_id}",))
-    expired = await _expire(conn, store_id, day, [d.dedupe_key for d in drafts])
+@dataclass(frozen=True)
+class _DayState:
+    org_id: uuid.UUID
+    today: int  # recommendations the store's runs already added on the day
+    open_keys: frozenset[str]
+
+
+async def _day_state(conn: AsyncConnection[DictRow], store_id: uuid.UUID, day: date) -> _DayState:
     cur = await conn.execute(
         "select s.org_id, (select count(*) from recommendations r where r.store_id = s.id and r.run_day = %s) as today,"
         " array(select r.dedupe_key from recommendations r where r.store_id = s.id and r.status = 'open') as open "
@@ -112,8 +120,38 @@ async def persist(conn: AsyncConnection[DictRow], store_id: uuid.UUID, day: date
     row = await cur.fetchone()
     if row is None:
         raise NotFound("store not found")
-    picks = rank(drafts, max(0, limit - int(row["today"])), frozenset(row["open"]))
-    created = [rid for d in picks if (rid := await _insert(conn, row["org_id"], day, d, phraser)) is not None]
+    return _DayState(row["org_id"], int(row["today"]), frozenset(row["open"]))
+
+
+def candidates(drafts: list[RecommendationDraft], state: _DayState, limit: int) -> list[RecommendationDraft]:
+    """What is worth wording before the write: the best drafts for the room the day has left, plus SPARES in
+    case a concurrent run takes some of them first (none when the day is full: no model call is made)."""
+    room = max(0, limit - state.today)
+    return rank(drafts, room + SPARES, state.open_keys) if room else []
+
+
+async def persist(conn: AsyncConnection[DictRow], store_id: uuid.UUID, day: date,
+                  worded: list[tuple[RecommendationDraft, AdviceText]], found: list[str],
+                  limit: int = DEFAULT_DAILY_LIMIT) -> tuple[list[uuid.UUID], int]:
+    """In the caller's (short) transaction, under the store's advisory lock: keep the worded drafts, in their
+    order, that the day still has room for now; (ids created, open ones expired).
+
+    The day's count and the open keys are read again under the lock, so two runs racing on a store add at
+    most `limit` together, and never the same open finding twice (the partial unique index backs that up).
+    """
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"advisor:{store_id}",))
+    expired = await _expire(conn, store_id, day, found)
+    state = await _day_state(conn, store_id, day)
+    room = max(0, limit - state.today)
+    created: list[uuid.UUID] = []
+    for draft, text in worded:
+        if len(created) >= room:
+            break
+        if draft.dedupe_key in state.open_keys:
+            continue
+        rid = await _insert(conn, state.org_id, day, draft, text)
+        if rid is not None:
+            created.append(rid)
     return created, expired
 
 
@@ -127,14 +165,29 @@ async def _audit(conn: AsyncConnection[DictRow], store_id: uuid.UUID, action: st
 async def run_for_store(conn: AsyncConnection[DictRow], store_id: uuid.UUID, *, phraser: Phraser | None = None,
                         as_of: date | None = None, limit: int = DEFAULT_DAILY_LIMIT, lead_time_days: int = 14,
                         facts: StoreFacts | None = None) -> RunResult:
-    """Detect, rank, word and keep a store's recommendations for `as_of` (default: the shop's today)."""
-    facts = facts or await gather(conn, store_id, as_of=as_of, lead_time_days=lead_time_days)
+    """Detect, rank, word and keep a store's recommendations for `as_of` (default: the shop's today).
+
+    `conn` must have no transaction open: the run opens its own short ones. (1) read: the facts, the day's count
+    and the open keys; (2) detect and pick the candidates, and word them with **no transaction open** (a model
+    call may take LLM_TIMEOUT_SECONDS; neither a snapshot nor the store's lock is held meanwhile); (3) write,
+    under the store's advisory lock: re-read the day, insert what still fits, expire, audit.
+    """
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("run_for_store needs a connection with no transaction open")
+    async with conn.transaction():
+        if facts is None:
+            facts = await gather(conn, store_id, as_of=as_of, lead_time_days=lead_time_days)
+        state = await _day_state(conn, store_id, facts.as_of)
     drafts = detect(facts)
-    created, expired = await persist(conn, store_id, facts.as_of, drafts, phraser or TemplatePhraser(), limit)
-    result = RunResult(store_id, facts.as_of, len(drafts), created, expired)
-    await _audit(conn, store_id, "advisor.run", {"run_day": facts.as_of, "detected": len(drafts),
-                                                 "created": len(created), "expired": expired})
-    return result
+    picked = candidates(drafts, state, limit)
+    phraser = phraser or TemplatePhraser()
+    worded = [(draft, await phraser.phrase(draft)) for draft in picked]
+    async with conn.transaction():
+        created, expired = await persist(conn, store_id, facts.as_of, worded, [d.dedupe_key for d in drafts], limit)
+        await _audit(conn, store_id, "advisor.run", {"run_day": facts.as_of, "detected": len(drafts),
+                                                     "worded": len(worded), "created": len(created),
+                                                     "expired": expired})
+    return RunResult(store_id, facts.as_of, len(drafts), created, expired)
 
 
 _LIST = "select * from recommendations r"

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.advice.language.usage import UsageRecord, UsageRecorder, audio_cost_micro_usd, cost_micro_usd
+from shared.advice.language.usage import (
+    BudgetExceeded,
+    TokenBudget,
+    UsageRecord,
+    UsageRecorder,
+    audio_cost_micro_usd,
+    cost_micro_usd,
+)
 from shared.config import Settings
 
 if TYPE_CHECKING:
@@ -40,7 +47,8 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 
 class LanguageModelError(Exception):
     """The model gave nothing usable. `reason`: timeout, rate_limited, server_error, connection, refusal,
-    malformed, length, content_filter, api_error."""
+    malformed, length, content_filter, api_error; or budget (the organization's monthly tokens are used up: no
+    call was made)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -148,6 +156,7 @@ class LanguageModel:
                  http_client_factory: Any = None) -> None:
         self.config = config
         self._usage = usage
+        self.budget = TokenBudget(usage, config.settings.llm_monthly_token_limit)
         self._http_client_factory = http_client_factory
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
             weakref.WeakKeyDictionary())
@@ -171,6 +180,7 @@ class LanguageModel:
         """One turn. Tool calls come back unparsed for the caller to run; a final answer comes back as
         `response_format`. Raises LanguageModelError (after retries for 429, 5xx, timeouts)."""
         model = model or self.config.model
+        await self._check_budget(ctx)
         response = await self._create_with_retries(messages, response_format, tools, model)
         usage = response.usage
         prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
@@ -181,6 +191,18 @@ class LanguageModel:
             raise
         await self._record(ctx, model, prompt, completion, "ok")
         return result
+
+    async def _check_budget(self, ctx: CallContext) -> None:
+        """LanguageModelError("budget") when the organization's monthly tokens are used up. A failed reading of
+        the usage rows lets the call go ahead: accounting must not take the advisor down."""
+        try:
+            await self.budget.check(ctx.org_id)
+        except BudgetExceeded as exceeded:
+            log.warning("language model budget exhausted", extra={
+                "org_id": str(ctx.org_id), "purpose": ctx.purpose, "used": exceeded.used, "limit": exceeded.limit})
+            raise LanguageModelError("budget", str(exceeded)) from None
+        except Exception:
+            log.exception("could not read the organization's language model usage")
 
     @staticmethod
     def _interpret(response: ChatCompletion, response_format: type[T], prompt: int,
@@ -252,6 +274,8 @@ class LanguageModel:
         async def create() -> Any:
             return await self._client().audio.transcriptions.create(**kwargs)
 
+        await self._check_budget(ctx)
+
         response = await self._retrying(create)
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "input_tokens", 0) or 0)
@@ -276,6 +300,7 @@ class LanguageModel:
                                   output_per_1m=settings.llm_price_output_per_1m)
         else:
             cost = audio_cost_micro_usd(audio_seconds, per_minute=settings.llm_price_transcribe_per_minute)
+        self.budget.spent(ctx.org_id, prompt + completion)
         try:
             await self._usage.record(UsageRecord(ctx.org_id, ctx.purpose, model, prompt, completion, cost,
                                                  ctx.store_id, outcome, audio_seconds))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
@@ -40,6 +44,10 @@ def audio_cost_micro_usd(seconds: float, *, per_minute: Decimal) -> int:
 class UsageRecorder(Protocol):
     async def record(self, usage: UsageRecord) -> None: ...
 
+    async def tokens_this_month(self, org_id: uuid.UUID) -> int:
+        """Prompt + completion tokens the organization used since the start of this calendar month (UTC)."""
+        ...
+
 
 class MemoryUsageRecorder:
     """Keeps records in a list: for tests and for callers that write them elsewhere."""
@@ -50,11 +58,25 @@ class MemoryUsageRecorder:
     async def record(self, usage: UsageRecord) -> None:
         self.records.append(usage)
 
+    async def tokens_this_month(self, org_id: uuid.UUID) -> int:
+        return sum(r.prompt_tokens + r.completion_tokens for r in self.records if r.org_id == org_id)
+
 
 _INSERT = (
     "insert into llm_usage (org_id, store_id, purpose, model, prompt_tokens, completion_tokens, cost_micro_usd, "
     "outcome, audio_seconds) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+# One range scan of llm_usage_org_created_idx (org_id, created_at): this month's rows of one organization.
+_MONTH_TOKENS = (
+    "select coalesce(sum(prompt_tokens + completion_tokens), 0)::bigint as used from llm_usage "
+    "where org_id = %s and created_at >= %s"
+)
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    """The first instant of the current calendar month, UTC (the budget's period)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 class DatabaseUsageRecorder:
@@ -74,3 +96,65 @@ class DatabaseUsageRecorder:
 
     async def record(self, usage: UsageRecord) -> None:
         await asyncio.to_thread(self._write, usage)
+
+    def _month_tokens(self, org_id: uuid.UUID) -> int:
+        with self._db.service_sync() as conn:
+            row = conn.execute(_MONTH_TOKENS, (org_id, month_start())).fetchone()
+        return int(row["used"]) if row else 0
+
+    async def tokens_this_month(self, org_id: uuid.UUID) -> int:
+        return await asyncio.to_thread(self._month_tokens, org_id)
+
+
+class BudgetExceeded(Exception):
+    """The organization has used its monthly tokens (the client turns this into LanguageModelError("budget"))."""
+
+    def __init__(self, used: int, limit: int) -> None:
+        super().__init__(f"{used} of {limit} tokens used this month")
+        self.used = used
+        self.limit = limit
+
+
+class TokenBudget:
+    """The monthly token cap per organization, read from the usage rows before each model call.
+
+    `limit` 0 means no cap (nothing is read). A reading is reused for `ttl_seconds` per organization, and the
+    tokens of calls recorded through this process in the meantime are added to it, so a busy organization costs
+    one indexed query every few seconds. The cap is soft: calls already under way finish, and parallel calls
+    may overshoot it by what they use.
+    """
+
+    def __init__(self, usage: UsageRecorder, limit: int, *, ttl_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._usage = usage
+        self.limit = limit
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[uuid.UUID, tuple[float, int]] = {}  # org -> (read at, tokens)
+        self._lock = threading.Lock()  # activities run on threads of their own
+
+    async def used(self, org_id: uuid.UUID) -> int:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(org_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        tokens = await self._usage.tokens_this_month(org_id)
+        with self._lock:
+            self._cache[org_id] = (now, tokens)
+        return tokens
+
+    async def check(self, org_id: uuid.UUID) -> None:
+        """Raises BudgetExceeded when the organization has no tokens left this month."""
+        if self.limit <= 0:
+            return
+        used = await self.used(org_id)
+        if used >= self.limit:
+            raise BudgetExceeded(used, self.limit)
+
+    def spent(self, org_id: uuid.UUID, tokens: int) -> None:
+        """Count a recorded call's tokens in the cached reading (the next read from the rows replaces it)."""
+        with self._lock:
+            cached = self._cache.get(org_id)
+            if cached is not None:
+                self._cache[org_id] = (cached[0], cached[1] + tokens)

@@ -8,13 +8,13 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 import function_app
 from devhost.durable import LocalDurableEngine
@@ -25,10 +25,11 @@ from devhost.servers import serve_in_thread
 from shared import runtime
 from shared.advice import followup
 from shared.advice.detectors import detect
-from shared.advice.evidence import Figure, Impact, RecommendationKind
+from shared.advice.evidence import AdviceText, Figure, Impact, RecommendationDraft, RecommendationKind
 from shared.advice.inputs import gather
 from shared.advice.numbers import untraceable_numbers
-from shared.advice.recommendations import run_for_store
+from shared.advice.recommendations import SPARES, run_for_store
+from shared.advice.templates import TemplatePhraser
 from shared.bootstrap import Container, build_container
 from shared.config import Settings
 from shared.secrets.local import LocalEncryptedSecretStore
@@ -105,6 +106,11 @@ def synced(database_url: str, settings: Settings) -> Synced:
     return Synced(tenant, model, row, ids)
 
 
+async def idle_conn(database_url: str) -> psycopg.AsyncConnection[DictRow]:
+    """What run_for_store needs: a service connection with no transaction open (it opens its own)."""
+    return await psycopg.AsyncConnection.connect(database_url, row_factory=dict_row, autocommit=True)
+
+
 def _rows(database_url: str, store_id: uuid.UUID) -> list[dict[str, Any]]:
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         return conn.execute(
@@ -159,11 +165,11 @@ async def test_a_second_run_the_same_day_adds_nothing_and_the_day_is_capped(
     synced: Synced, container: Container, database_url: str
 ) -> None:
     before = _rows(database_url, synced.store_id)
-    async with container.db.as_service() as conn:
+    async with await idle_conn(database_url) as conn:
         again = await run_for_store(conn, synced.store_id)
     assert again.created == [] and again.detected >= len(before)
     day = before[0]["run_day"]
-    async with container.db.as_service() as conn:
+    async with await idle_conn(database_url) as conn:
         tomorrow = await run_for_store(conn, synced.store_id, as_of=day + timedelta(days=1), limit=2)
     after = _rows(database_url, synced.store_id)
     assert len(tomorrow.created) <= 2 and len(after) == len(before) + len(tomorrow.created)
@@ -180,7 +186,7 @@ async def test_an_open_finding_that_is_no_longer_found_expires(
             "values (%s, %s, 'data_quality', 'Old', 'Old', 0.5, 'data_quality:gone', current_date - 3) returning id",
             (synced.tenant.org_id, synced.store_id),
         ).fetchone()["id"]
-    async with container.db.as_service() as conn:
+    async with await idle_conn(database_url) as conn:
         result = await run_for_store(conn, synced.store_id)
     assert result.expired >= 1
     assert next(r for r in _rows(database_url, synced.store_id) if r["id"] == gone)["status"] == "expired"
@@ -291,3 +297,84 @@ async def test_a_store_with_little_data_and_no_sync_gets_only_what_its_data_supp
     assert facts.forecasts == {} or all(p in facts.recent for p in facts.forecasts)
     assert "data_quality:sync" in {d.dedupe_key for d in drafts}  # never synced
     assert not [d for d in drafts if d.kind is RecommendationKind.REVENUE_ANOMALY]
+
+
+class NoTransactionPhraser:
+    """The templates' wording, after looking at the run from the outside: its connection has no transaction open
+    (nor a snapshot: the server sees it idle), and another connection can take the store's advisory lock at once."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[DictRow], database_url: str, store_id: uuid.UUID) -> None:
+        self.conn, self.database_url, self.store_id = conn, database_url, store_id
+        self.seen: list[tuple[psycopg.pq.TransactionStatus, str, bool]] = []
+
+    async def phrase(self, draft: RecommendationDraft) -> AdviceText:
+        async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as other:
+            cur = await other.execute(
+                "select (select state from pg_stat_activity where pid = %s) as state, "
+                "pg_try_advisory_xact_lock(hashtextextended(%s, 0)) as got",  # released at once: autocommit
+                (self.conn.info.backend_pid, f"advisor:{self.store_id}"),
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        self.seen.append((self.conn.info.transaction_status, row[0], row[1]))
+        return await TemplatePhraser().phrase(draft)
+
+
+async def test_drafts_are_worded_with_no_transaction_open_and_the_store_unlocked(
+    synced: Synced, database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(
+            "update recommendations set status = 'expired' where store_id = %s and status = 'open'", (synced.store_id,)
+        )
+        day = conn.execute(
+            "select max(run_day) as d from recommendations where store_id = %s", (synced.store_id,)
+        ).fetchone()["d"] + timedelta(days=1)
+    async with await idle_conn(database_url) as conn:
+        phraser = NoTransactionPhraser(conn, database_url, synced.store_id)
+        result = await run_for_store(conn, synced.store_id, as_of=day, limit=3, phraser=phraser)
+        assert phraser.seen, "nothing was worded"
+        assert set(phraser.seen) == {(psycopg.pq.TransactionStatus.IDLE, "idle", True)}
+        assert len(phraser.seen) <= 3 + SPARES and len(result.created) == min(3, len(phraser.seen))
+        again = NoTransactionPhraser(conn, database_url, synced.store_id)
+        second = await run_for_store(conn, synced.store_id, as_of=day, limit=3, phraser=again)
+    assert second.created == []
+    if len(result.created) == 3:
+        assert again.seen == []  # the day is full: nothing is worded (no model call), nothing added
+    assert len([r for r in _rows(database_url, synced.store_id) if r["run_day"] == day]) == len(result.created)
+
+
+class RacingPhraser:
+    """Templates; while wording its first draft, a whole other run of the same store and day happens."""
+
+    def __init__(self, database_url: str, store_id: uuid.UUID, day: date, limit: int) -> None:
+        self.database_url, self.store_id, self.day, self.limit = database_url, store_id, day, limit
+        self.other: list[uuid.UUID] | None = None
+
+    async def phrase(self, draft: RecommendationDraft) -> AdviceText:
+        if self.other is None:
+            self.other = []
+            async with await idle_conn(self.database_url) as conn:
+                result = await run_for_store(conn, self.store_id, as_of=self.day, limit=self.limit)
+            self.other = result.created
+        return await TemplatePhraser().phrase(draft)
+
+
+async def test_two_runs_racing_on_a_day_add_at_most_the_cap_and_no_finding_twice(
+    synced: Synced, database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(
+            "update recommendations set status = 'expired' where store_id = %s and status = 'open'", (synced.store_id,)
+        )
+        day = conn.execute(
+            "select max(run_day) as d from recommendations where store_id = %s", (synced.store_id,)
+        ).fetchone()["d"] + timedelta(days=1)
+    racing = RacingPhraser(database_url, synced.store_id, day, limit=3)
+    async with await idle_conn(database_url) as conn:
+        mine = await run_for_store(conn, synced.store_id, as_of=day, limit=3, phraser=racing)
+    assert racing.other  # the other run went first and took the room
+    rows = [r for r in _rows(database_url, synced.store_id) if r["run_day"] == day]
+    assert len(rows) == len(racing.other) + len(mine.created) <= 3
+    open_keys = [r["dedupe_key"] for r in _rows(database_url, synced.store_id) if r["status"] == "open"]
+    assert len(open_keys) == len(set(open_keys))
