@@ -57,3 +57,10 @@ class VideoPublic(BaseModel):
     updated_at: datetime
     analyzed_at: datetime | None
     job_url: str
+
+
+class VideoReanalyze(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_step: Literal["transcript", "vision", "insights"] = Field(
+        default="transcript", description="clear the stored results of this step and the ones after it, then rerun")

@@ -1,4 +1,4 @@
-"""Videos: create an upload (record + write-only SAS URL), list, read with insights, delete."""
+"""Videos: create an upload (record + write-only SAS URL), list, read with insights, analyze again, delete."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from functions.http_api.deps import (
 from shared.bootstrap import Container
 from shared.errors import ServiceUnavailable
 from shared.pagination import Page
-from shared.video import service
-from shared.video.models import VideoCreate, VideoPublic, VideoStatus, VideoUploadTicket
+from shared.video import reanalysis, service
+from shared.video.models import VideoCreate, VideoPublic, VideoReanalyze, VideoStatus, VideoUploadTicket
 from shared.video.storage import VideoStorage
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
@@ -54,6 +54,19 @@ async def list_videos(conn: UserConn, container: ContainerDep, limit: Limit = DE
 
 @router.get("/{video_id}", summary="One video: status, progress, probe, insights and thumbnail URLs")
 async def get_video(video_id: uuid.UUID, conn: UserConn, container: ContainerDep) -> VideoPublic:
+    return await service.get_video(conn, video_id, container.video_storage)
+
+
+@router.post("/{video_id}/reanalyze", status_code=202,
+             summary="Analyze a finished video again from a step (e.g. after a failed model pass)",
+             responses={404: {"description": "no such video"},
+                        409: {"description": "the video is processing or awaiting its upload"}})
+async def reanalyze_video(video_id: uuid.UUID, conn: UserConn, access: AccessDep, container: ContainerDep,
+                          response: Response, body: VideoReanalyze | None = None) -> VideoPublic:
+    await reanalysis.reanalyze_video(conn, container.db, access=access, video_id=video_id,
+                                     from_step=(body or VideoReanalyze()).from_step,
+                                     orchestrations=container.orchestrations)
+    response.headers["Location"] = f"/api/v1/videos/{video_id}"
     return await service.get_video(conn, video_id, container.video_storage)
 
 

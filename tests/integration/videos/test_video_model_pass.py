@@ -277,3 +277,29 @@ async def test_video_model_steps_are_not_repeated_after_a_restart(
     cta = _scores(video)["call_to_action"]["evidence"]
     assert [(e["t"], e["note"]) for e in cta] == [(1.0, 'spoken call to action: "shop now"')]
     assert len(_usage(database_url, tenant.org_id)) == 2
+
+
+async def test_video_model_failed_vision_pass_is_redone_by_reanalyze_without_repeating_the_transcript(
+    model_api: httpx.AsyncClient, vision_fake: FakeOpenAI, trigger: Trigger, tenant: Tenant, model_clip: Path,
+    database_url: str,
+) -> None:
+    vision_fake.enqueue(Reply(refusal="I can't help with that."))
+    vision_fake.enqueue_transcription(transcript("Shop now.", [(1.0, 2.0, "Shop now.")]))
+    video_id = await _upload(model_api, tenant, model_clip)
+    await trigger()
+    first = await _wait(model_api, tenant, video_id)
+    assert first["status"] == "analyzed" and first["insights"]["measured_only"] is True
+
+    vision_fake.enqueue(answer(_findings()))
+    r = await model_api.post(f"/api/v1/videos/{video_id}/reanalyze", json={"from_step": "vision"},
+                             headers=tenant.member)
+    assert r.status_code == 202, r.text
+    video = await _wait(model_api, tenant, video_id)
+
+    assert video["status"] == "analyzed", video
+    assert video["insights"]["measured_only"] is False and _scores(video)["hook_quality"]["score"] == 80
+    assert len(vision_fake.requests) == 2 and len(vision_fake.transcriptions) == 1  # the transcript was kept
+    steps = _steps(database_url, video_id)
+    assert {k: v["runs"] for k, v in steps.items()} == {
+        "probe": 1, "scan": 1, "transcript": 1, "vision": 1, "insights": 1}
+    assert steps["vision"]["result"]["status"] == "done"

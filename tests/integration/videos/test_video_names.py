@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from azure.functions.blob import InputStream
+from azure.storage.blob import BlobClient
 
 from shared.video.service import safe_filename
-from shared.video.uploads import blob_name_in
+from shared.video.uploads import blob_name_in, trigger_name_of
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,12 @@ def test_file_names_become_one_safe_path_segment(name: str, safe: str) -> None:
 def test_trigger_names_are_mapped_to_blob_names_of_the_videos_container_only() -> None:
     assert blob_name_in("videos", "videos/org/vid/clip.mp4") == "org/vid/clip.mp4"
     assert blob_name_in("videos", "thumbnails/org/vid/clip.mp4") is None
+
+
+def test_the_trigger_name_comes_from_an_input_stream_or_an_sdk_blob_client() -> None:
+    stream = InputStream(data=b"", name="videos/org/vid/clip.mp4", uri="http://x/videos/org/vid/clip.mp4")
+    client = BlobClient.from_connection_string(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1", "videos", "org/vid/clip.mp4")
+    assert trigger_name_of(stream) == trigger_name_of(client) == "videos/org/vid/clip.mp4"
+    assert trigger_name_of(object()) == ""
