@@ -1,8 +1,11 @@
-"""Webhook subscriptions of the Shopify fake: `webhookSubscriptions` and `webhookSubscriptionCreate`.
+"""Webhook subscriptions of the Shopify fake: `webhookSubscriptions`, `webhookSubscriptionCreate` and
+`webhookSubscriptionDelete`.
 
 Kept in `app.state.webhooks` (one list per fake shop), checked as Shopify does: an http(s) address is
 required, plain http is refused, and one address per topic ("Address for this topic has already been
-taken"). Nothing is ever delivered: the fake only records what was subscribed.
+taken"). Deleting an id the shop does not have (never created, already deleted, another kind's GID) is a
+userError on `id` ("Webhook subscription does not exist"), a string that is no GID a top-level error.
+Ids are never reused. Nothing is ever delivered: the fake only records what was subscribed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from graphql import GraphQLError
 
 from devhost.fakes.shopify_ids import iso
 from devhost.fakes.shopify_order_resolvers import Resolver
@@ -27,11 +32,14 @@ input WebhookSubscriptionInput { callbackUrl: URL uri: String format: WebhookSub
   includeFields: [String!] metafieldNamespaces: [String!] }
 type UserError { field: [String!] message: String! }
 type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
+type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
 """
 QUERY_FIELDS = ("webhookSubscriptions(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, "
                 "topics: [WebhookSubscriptionTopic!], callbackUrl: URL): WebhookSubscriptionConnection!")
 MUTATION_FIELDS = ("webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!, "
-                   "webhookSubscription: WebhookSubscriptionInput!): WebhookSubscriptionCreatePayload")
+                   "webhookSubscription: WebhookSubscriptionInput!): WebhookSubscriptionCreatePayload\n"
+                   "  webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload")
+_GID = "gid://shopify/WebhookSubscription/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,7 @@ class WebhookRegistry:
 
     subscriptions: list[Subscription] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_number: int = 0  # ids only grow: a deleted subscription's id is never handed out again
 
     def create(self, topic: str, spec: dict[str, Any]) -> dict[str, Any]:
         address = str(spec.get("uri") or spec.get("callbackUrl") or "")
@@ -71,10 +80,24 @@ class WebhookRegistry:
             if problem is not None:
                 return {"webhookSubscription": None,
                         "userErrors": [{"field": ["webhookSubscription", "callbackUrl"], "message": problem}]}
-            subscription = Subscription(len(self.subscriptions) + 1, topic, address, str(spec.get("format") or "JSON"),
+            self._last_number += 1
+            subscription = Subscription(self._last_number, topic, address, str(spec.get("format") or "JSON"),
                                         datetime.now(UTC))
             self.subscriptions.append(subscription)
         return {"webhookSubscription": subscription.node(), "userErrors": []}
+
+    def delete(self, subscription_id: str) -> dict[str, Any]:
+        if not subscription_id.startswith("gid://shopify/") or subscription_id.count("/") != 4:
+            raise GraphQLError(f"Invalid global id '{subscription_id}'",
+                               extensions={"code": "argumentLiteralsIncompatible"})
+        number = subscription_id.removeprefix(_GID)
+        with self._lock:
+            found = [s for s in self.subscriptions if number.isdigit() and s.number == int(number)]
+            if not found:
+                return {"deletedWebhookSubscriptionId": None,
+                        "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}]}
+            self.subscriptions.remove(found[0])
+        return {"deletedWebhookSubscriptionId": subscription_id, "userErrors": []}
 
     def page(self, first: int | None = None, after: str | None = None, topics: list[str] | None = None,
              callbackUrl: str | None = None, **_: Any) -> dict[str, Any]:
@@ -97,4 +120,5 @@ def webhook_query_fields(registry: WebhookRegistry) -> dict[str, Resolver]:
 
 def webhook_mutation_fields(registry: WebhookRegistry) -> dict[str, Resolver]:
     return {"webhookSubscriptionCreate":
-            lambda _, ctx, topic, webhookSubscription: registry.create(topic, webhookSubscription)}
+            lambda _, ctx, topic, webhookSubscription: registry.create(topic, webhookSubscription),
+            "webhookSubscriptionDelete": lambda _, ctx, id: registry.delete(id)}

@@ -6,9 +6,9 @@
 Serves GETs of `/wp-json/` and `/wp-json/wc/v3/`: system_status, data/currencies/current,
 settings/general, products (+ variations), customers, orders (+ refunds), refunds, webhooks. Basic auth
 (accepted over plain HTTP too: the fake has no TLS) or the `consumer_key`/`consumer_secret` query
-fallback; no OAuth 1.0a. Pagination, filters and errors follow core. Writes: `POST webhooks` only
-(kept in `app.state.webhooks`, never delivered). No other writes, reports, `tombstones` or `_fields`
-on nested keys.
+fallback; no OAuth 1.0a. Pagination, filters and errors follow core. Writes: `POST webhooks` and
+`DELETE webhooks/{id}?force=true` only (kept in `app.state.webhooks`, never delivered). No other
+writes, reports, `tombstones` or `_fields` on nested keys.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Webhooks of the WooCommerce fake: `GET/POST /wp-json/wc/v3/webhooks`, kept in `app.state.webhooks`.
+"""Webhooks of the WooCommerce fake: `GET/POST /wp-json/wc/v3/webhooks` and `DELETE …/webhooks/{id}`,
+kept in `app.state.webhooks`.
 
 Validation and answers follow core's webhooks controller: a topic must be `<resource>.<event>` of
 core's resources (or `action.<hook>`), the delivery URL an http(s) URL, else 400 with the
 `woocommerce_rest_shop_webhook_invalid_*` error; the secret is stored but never shown (edit context).
-Nothing is ever delivered.
+A delete needs `force=true` (webhooks cannot be trashed: 501 `woocommerce_rest_trash_not_supported`),
+an unknown id is 404 `woocommerce_rest_shop_webhook_invalid_id`, and a deleted webhook is answered with
+its last state. Ids are never reused. Nothing is ever delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from devhost.fakes.woocommerce_api import WooApi, woo_error
+from devhost.fakes.woocommerce_api import WooApi, no_route, woo_error
 
 _RESOURCES = ("coupon", "customer", "order", "product")
 _EVENTS = ("created", "updated", "deleted", "restored")
@@ -38,13 +41,15 @@ class WooWebhooks:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_id: int = 0  # post ids only grow: a deleted webhook's id is never handed out again
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         topic = str(body["topic"]).lower()
         resource, _, event = topic.partition(".")
         with self._lock:
-            row = {"id": len(self.rows) + 1, "name": str(body.get("name") or f"Webhook created on {now}"),
+            self._last_id += 1
+            row = {"id": self._last_id, "name": str(body.get("name") or f"Webhook created on {now}"),
                    "status": body.get("status") or "active", "topic": topic, "resource": resource, "event": event,
                    "hooks": [f"woocommerce_{resource}_{event}"], "delivery_url": str(body["delivery_url"]),
                    "secret": str(body.get("secret") or secrets.token_urlsafe(37)),
@@ -55,6 +60,15 @@ class WooWebhooks:
     def listed(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.rows)
+
+    def delete(self, webhook_id: int) -> dict[str, Any] | None:
+        """The deleted row, or None when there is no webhook with that id."""
+        with self._lock:
+            for row in self.rows:
+                if row["id"] == webhook_id:
+                    self.rows.remove(row)
+                    return row
+        return None
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,5 +116,22 @@ def add_webhook_routes(app: FastAPI, woo: WooApi, api: str) -> WooWebhooks:
         if body.get("status", "active") not in _STATUSES:
             return woo_error("rest_invalid_param", "Invalid parameter(s): status", 400)
         return JSONResponse(public(hooks.create(body)), status_code=201)
+
+    @app.delete(f"{api}/webhooks/{{webhook_id}}")
+    async def delete_webhook(request: Request, webhook_id: str) -> Response:
+        if not webhook_id.isdigit():  # core's route only matches `(?P<id>[\d]+)`
+            return no_route()
+        denied = woo.denied(request, listing=False)
+        if denied is not None:
+            if denied.status_code == 401 and b"woocommerce_rest_cannot_view" in denied.body:
+                return woo_error("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this "
+                                 "resource.", 401)
+            return denied
+        if request.query_params.get("force", "false").lower() not in ("true", "1"):
+            return woo_error("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
+        row = hooks.delete(int(webhook_id))
+        if row is None:
+            return woo_error("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
+        return JSONResponse(public(row))
 
     return hooks

@@ -18,8 +18,15 @@ from shared.auth.access import Access
 from shared.errors import FieldError, UpstreamUnavailable, ValidationFailed
 from shared.ports import SecretNotFound, SecretStore
 from shared.stores.connections import ClientFactory, StoreConnection, credentials_secret_name
-from shared.stores.platform import InvalidCredentials, PlatformError, PlatformUnavailable, WebhookRegistrar
+from shared.stores.platform import (
+    InvalidCredentials,
+    PlatformError,
+    PlatformUnavailable,
+    WebhookRegistrar,
+    WebhookSubscription,
+)
 from shared.stores.records import ShopInfo
+from shared.stores.unsubscribe import lock_shopify_shop
 from shared.stores.urls import is_loopback
 from shared.webhooks import woo_webhook_secret_name
 
@@ -160,7 +167,7 @@ def webhook_callback_url(public_base_url: str, platform: str, store_id: uuid.UUI
 
 
 def _register(clients: ClientFactory, connection: StoreConnection, callback: str, topics: list[str],
-              secret: str | None) -> list[str]:
+              secret: str | None) -> list[WebhookSubscription]:
     client = clients(connection)
     try:
         if not isinstance(client, WebhookRegistrar):
@@ -184,14 +191,15 @@ def _woo_webhook_secret(secrets: SecretStore, store_id: uuid.UUID) -> str:
 
 async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, org_id: uuid.UUID,
                                   actor_id: uuid.UUID | None, connection: StoreConnection, clients: ClientFactory,
-                                  secrets: SecretStore, public_base_url: str) -> list[str] | None:
-    """Subscribe a connected store's webhooks; the created subscription ids, or None when nothing was done.
+                                  secrets: SecretStore, public_base_url: str) -> list[WebhookSubscription] | None:
+    """Subscribe a connected store's webhooks; its subscriptions, or None when nothing was done.
 
     WooCommerce signs with a per-store secret, generated here and saved as `store-<id>-webhook-secret`
     before the webhooks exist (so the first delivery verifies); Shopify signs with the app's secret.
     Without PUBLIC_BASE_URL (local runs) nothing is registered. Failures are logged and audited as
     `store.webhooks_failed` with the reason, not raised (a timer retries them); success as
-    `store.webhooks_registered`.
+    `store.webhooks_registered`. The subscriptions, created or adopted, are recorded in
+    `store_webhook_subscriptions` so that a disconnect can delete them.
     """
     extra = {"store_id": str(store_id), "platform": connection.platform}
     if not public_base_url:
@@ -202,8 +210,15 @@ async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: u
         secret = None
         if connection.platform == "woocommerce":
             secret = await asyncio.to_thread(_woo_webhook_secret, secrets, store_id)
-        created = await asyncio.to_thread(_register, clients, connection, callback,
-                                          webhook_topics(connection.platform), secret)
+        # One transaction (a savepoint under the caller's), locked per Shopify shop: a disconnect of the
+        # same shop cannot delete the subscriptions between our adopting them and recording them.
+        async with conn.transaction():
+            if connection.platform == "shopify" and connection.shop_domain:
+                await lock_shopify_shop(conn, connection.shop_domain)
+            subscriptions = await asyncio.to_thread(_register, clients, connection, callback,
+                                                    webhook_topics(connection.platform), secret)
+            await _record(conn, store_id=store_id, org_id=org_id, platform=connection.platform, callback=callback,
+                          subscriptions=subscriptions)
     except Exception as exc:  # the store is connected and syncs work: report, do not fail the connect
         reason = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("webhook registration failed: %s", reason, extra=extra)
@@ -212,10 +227,25 @@ async def register_store_webhooks(conn: AsyncConnection[DictRow], *, store_id: u
             "values (%s, %s, 'store.webhooks_failed', 'store', %s, %s::jsonb)",
             (org_id, actor_id, str(store_id), json.dumps({"reason": reason, "callback_url": callback})))
         return None
-    log.info("registered %d webhooks", len(created), extra=extra)
+    created = sum(s.created for s in subscriptions)
+    log.info("registered %d webhooks (%d adopted)", created, len(subscriptions) - created, extra=extra)
     # The retry timer (shared/webhooks/subscriptions.py) looks for stores whose last outcome is a failure.
     await conn.execute(
         "insert into audit_log (org_id, actor_id, action, target_type, target_id, details) "
         "values (%s, %s, 'store.webhooks_registered', 'store', %s, %s::jsonb)",
-        (org_id, actor_id, str(store_id), json.dumps({"created": len(created), "callback_url": callback})))
-    return created
+        (org_id, actor_id, str(store_id), json.dumps({"created": created, "adopted": len(subscriptions) - created,
+                                                      "callback_url": callback})))
+    return subscriptions
+
+
+async def _record(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, org_id: uuid.UUID, platform: str,
+                  callback: str, subscriptions: list[WebhookSubscription]) -> None:
+    """Remember each subscription's platform id; one already recorded (a retry adopting it) stays as is."""
+    if not subscriptions:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "insert into store_webhook_subscriptions (store_id, org_id, platform, topic, subscription_id, "
+            "callback_url, created) values (%s, %s, %s, %s, %s, %s, %s) "
+            "on conflict (store_id, subscription_id) do nothing",
+            [(store_id, org_id, platform, s.topic, s.subscription_id, callback, s.created) for s in subscriptions])

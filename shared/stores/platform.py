@@ -73,14 +73,32 @@ class StoreClient(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class WebhookSubscription:
+    """One of our subscriptions at the platform: a Shopify WebhookSubscription GID or a Woo webhook id."""
+
+    topic: str
+    subscription_id: str
+    created: bool  # False: it already delivered to our address and registration adopted it
+
+
 @runtime_checkable
 class WebhookRegistrar(Protocol):
-    """A client that can subscribe the store's webhooks (optional: check with isinstance)."""
+    """A client that can subscribe the store's webhooks and remove them (optional: check with isinstance)."""
 
-    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
+    def register_webhooks(self, callback_base: str, topics: list[str],
+                          secret: str | None) -> list[WebhookSubscription]:
         """Subscribe `topics` to deliver to the URL `callback_base` (the full delivery URL of this store's
-        platform route), skipping topics already subscribed to it; returns the ids of the subscriptions it
-        created. `secret` signs deliveries where the platform takes one per subscription (WooCommerce)."""
+        platform route); a topic already subscribed to it keeps (adopts) that subscription. Returns one
+        subscription per topic. `secret` signs deliveries where the platform takes one per subscription
+        (WooCommerce)."""
+        ...
+
+    def delete_webhook(self, subscription_id: str) -> bool:
+        """Remove one subscription: True when deleted, False when the platform no longer has it.
+
+        Raises InvalidCredentials (e.g. the merchant removed the app or the keys), PlatformUnavailable, or
+        PlatformError for any other refusal."""
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,8 +14,11 @@ from psycopg.rows import DictRow
 from shared.auth.access import Access
 from shared.errors import NotFound
 from shared.pagination import decode_cursor, encode_cursor, page_of
-from shared.ports import SecretStore
+from shared.ports import SecretNotFound, SecretStore
+from shared.stores.connections import ClientFactory, StoreConnection
 from shared.stores.models import LastSync, StorePublic
+from shared.stores.unsubscribe import remove_store_webhooks
+from shared.webhooks import woo_webhook_secret_name
 
 _SELECT = """
 select s.*, j.id as job_id, j.status as job_status, j.mode as job_mode,
@@ -71,15 +76,22 @@ async def get_store(conn: AsyncConnection[DictRow], store_id: uuid.UUID) -> Stor
 
 
 async def disconnect_store(conn: AsyncConnection[DictRow], *, access: Access, store_id: uuid.UUID,
-                           purge: bool, secrets: SecretStore) -> list[str]:
-    """Cancel syncs, delete the store's secrets, keep its data (disconnected) or purge it.
+                           purge: bool, secrets: SecretStore, clients: ClientFactory) -> list[str]:
+    """Delete our webhook subscriptions at the platform (best effort, while the credentials still exist),
+    cancel syncs, keep the store's data (disconnected) or purge it, then delete its secrets.
 
     Returns the durable instance ids of the syncs it cancelled, for the caller to terminate.
     """
     store = await get_store(conn, store_id)
     access.require_admin(store.org_id, "store")
-    cur = await conn.execute("select credentials_secret from stores where id = %s", (store_id,))
+    cur = await conn.execute("select platform, shop_domain, base_url, api_base_url, credentials_secret "
+                             "from stores where id = %s", (store_id,))
     row = await cur.fetchone()
+    if row is None:  # disconnected or purged by a concurrent request since get_store
+        raise NotFound("store not found")
+    await remove_store_webhooks(conn, store_id=store_id, org_id=store.org_id, actor_id=access.user_id,
+                                platform=row["platform"], shop_domain=row["shop_domain"],
+                                connection=await _connection(row, secrets), clients=clients)
     cur = await conn.execute(
         "update sync_jobs set status = 'cancelled', finished_at = now(), "
         "errors = errors || '[{\"message\": \"store disconnected\"}]'::jsonb "
@@ -99,6 +111,20 @@ async def disconnect_store(conn: AsyncConnection[DictRow], *, access: Access, st
         "values (%s, %s, 'store.disconnected', 'store', %s, jsonb_build_object('purge', %s::boolean))",
         (store.org_id, access.user_id, str(store_id), purge),
     )
-    if row and row["credentials_secret"]:
-        secrets.delete(row["credentials_secret"])
+    names = [row["credentials_secret"]] if row["credentials_secret"] else []
+    if row["platform"] == "woocommerce":
+        names.append(woo_webhook_secret_name(store_id))
+    for name in names:
+        await asyncio.to_thread(secrets.delete, name)
     return cancelled
+
+
+async def _connection(row: dict[str, Any], secrets: SecretStore) -> StoreConnection | None:
+    """How to reach the store, or None when its credentials are already gone."""
+    if not row["credentials_secret"]:
+        return None
+    try:
+        credentials = json.loads(await asyncio.to_thread(secrets.get, row["credentials_secret"]))
+    except SecretNotFound:
+        return None
+    return StoreConnection(row["platform"], row["shop_domain"], row["base_url"], row["api_base_url"], credentials)

@@ -2,8 +2,8 @@
 
 `connect_store` audits each registration outcome (`store.webhooks_failed` / `store.webhooks_registered`).
 A connected store whose latest outcome is a failure is registered again by the hourly timer
-(functions/events.py) for up to RETRY_DAYS; registration skips topics already delivering to us, so a
-retry never duplicates a subscription. Every retry audits its outcome again, so a store that succeeds
+(functions/events.py) for up to RETRY_DAYS; registration adopts (and records) subscriptions already
+delivering to us, so a retry never duplicates one. Every retry audits its outcome again, so a store that succeeds
 drops out of the list and one that keeps failing shows its latest reason.
 """
 

@@ -79,7 +79,7 @@ async def disconnect_store(store_id: uuid.UUID, conn: UserConn, access: AccessDe
                            purge: Annotated[bool, Query(description="also delete its synced data")] = False,
                            ) -> Response:
     cancelled = await service.disconnect_store(conn, access=access, store_id=store_id, purge=purge,
-                                               secrets=container.secrets)
+                                               secrets=container.secrets, clients=container.store_clients)
     for instance_id in cancelled:
         try:
             await container.orchestrations.terminate(instance_id, "store disconnected")

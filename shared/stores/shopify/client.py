@@ -24,6 +24,7 @@ from shared.stores.platform import (
     PlatformError,
     PlatformUnavailable,
     ThrottleReport,
+    WebhookSubscription,
 )
 from shared.stores.records import Entity, OrderRecord, ProductRecord, Record, RefundRecord, ShopInfo
 from shared.stores.shopify import mapping, queries
@@ -99,36 +100,58 @@ class ShopifyClient:
 
     # -- webhooks -------------------------------------------------------------------------------------------
 
-    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
-        """`webhookSubscriptionCreate` for each topic not yet delivering to `callback_base` (JSON format).
+    def register_webhooks(self, callback_base: str, topics: list[str],
+                          secret: str | None) -> list[WebhookSubscription]:
+        """`webhookSubscriptionCreate` (JSON format) for each topic not yet delivering to `callback_base`;
+        the others keep their subscription, whose id is adopted.
 
         `secret` is ignored: Shopify signs every delivery with the app's secret."""
-        existing = self._webhook_subscriptions()
-        created: list[str] = []
+        existing = self._webhook_subscriptions(callback_base)
+        result: list[WebhookSubscription] = []
+        raced: list[str] = []
         for topic in topics:
-            if (topic, callback_base) in existing:
+            if topic in existing:
+                result.append(WebhookSubscription(topic, existing[topic], created=False))
                 continue
             data = self._http.execute(queries.WEBHOOK_CREATE, {
                 "topic": topic, "webhookSubscription": {"callbackUrl": callback_base, "format": "JSON"}},
                 cost_key="webhooks.create")
-            result: Node = data.get("webhookSubscriptionCreate") or {}
-            errors = result.get("userErrors") or []
+            payload: Node = data.get("webhookSubscriptionCreate") or {}
+            errors = payload.get("userErrors") or []
             if any("already been taken" in str(e.get("message", "")) for e in errors):
-                continue  # created meanwhile by another connect of the same shop
-            subscription = result.get("webhookSubscription")
+                raced.append(topic)  # created meanwhile by another connect of the same shop: adopt it below
+                continue
+            subscription = payload.get("webhookSubscription")
             if errors or not subscription:
                 messages = "; ".join(str(e.get("message"))[:200] for e in errors) or "no subscription returned"
                 raise PlatformError(f"Shopify refused the {topic} webhook: {messages}")
-            created.append(str(subscription["id"]))
-        return created
+            result.append(WebhookSubscription(topic, str(subscription["id"]), created=True))
+        if raced:
+            now = self._webhook_subscriptions(callback_base)
+            result += [WebhookSubscription(t, now[t], created=False) for t in raced if t in now]
+        return result
 
-    def _webhook_subscriptions(self) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
+    def delete_webhook(self, subscription_id: str) -> bool:
+        """`webhookSubscriptionDelete`; False when Shopify says the subscription does not exist."""
+        data = self._http.execute(queries.WEBHOOK_DELETE, {"id": subscription_id}, cost_key="webhooks.delete")
+        payload: Node = data.get("webhookSubscriptionDelete") or {}
+        errors = payload.get("userErrors") or []
+        if payload.get("deletedWebhookSubscriptionId") and not errors:
+            return True
+        if any("does not exist" in str(e.get("message", "")) for e in errors):
+            return False
+        messages = "; ".join(str(e.get("message"))[:200] for e in errors) or "nothing deleted"
+        raise PlatformError(f"Shopify refused to delete webhook {subscription_id}: {messages}")
+
+    def _webhook_subscriptions(self, callback_base: str) -> dict[str, str]:
+        """Topic → id of the subscriptions delivering to `callback_base`."""
+        found: dict[str, str] = {}
         cursor: str | None = None
         while True:
             connection = self._http.execute(queries.WEBHOOK_SUBSCRIPTIONS, {"after": cursor},
                                             cost_key="webhooks")["webhookSubscriptions"]
-            found.update((str(n["topic"]), str(n.get("callbackUrl"))) for n in mapping.nodes(connection))
+            found.update((str(n["topic"]), str(n["id"])) for n in mapping.nodes(connection)
+                         if n.get("callbackUrl") == callback_base)
             if not mapping.has_next(connection):
                 return found
             cursor = connection["pageInfo"]["endCursor"]

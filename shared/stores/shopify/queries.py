@@ -135,6 +135,10 @@ WEBHOOK_CREATE = (
     "webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) { "
     "webhookSubscription { id topic callbackUrl } userErrors { field message } } }"
 )
+WEBHOOK_DELETE = (
+    "mutation Unsubscribe($id: ID!) { webhookSubscriptionDelete(id: $id) { "
+    "deletedWebhookSubscriptionId userErrors { field message } } }"
+)
 
 
 def updated_since_filter(updated_since: datetime | None) -> str | None:

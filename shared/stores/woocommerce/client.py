@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from shared.stores.platform import FetchedPage, PlatformError, ThrottleReport
+from shared.stores.platform import FetchedPage, PlatformError, ThrottleReport, WebhookSubscription
 from shared.stores.records import Entity, Record, ShopInfo
 from shared.stores.woocommerce import mapping
-from shared.stores.woocommerce.http import Params, Reply, RetryPolicy, WooHttp, api_root
+from shared.stores.woocommerce.http import Params, Reply, RetryPolicy, WooHttp, WooNotFound, api_root
 
 MAX_PAGE_SIZE = 100  # core rejects per_page above 100 (reference §3)
 _SECOND = timedelta(seconds=1)
@@ -139,15 +139,18 @@ class WooCommerceClient:
 
     # -- webhooks -------------------------------------------------------------------------------------------
 
-    def register_webhooks(self, callback_base: str, topics: list[str], secret: str | None) -> list[str]:
-        """`POST webhooks` for each topic without an active webhook delivering to `callback_base` yet.
+    def register_webhooks(self, callback_base: str, topics: list[str],
+                          secret: str | None) -> list[WebhookSubscription]:
+        """`POST webhooks` for each topic without an active webhook delivering to `callback_base` yet; an
+        active one is adopted.
 
         The store signs deliveries with `secret` (HMAC-SHA256, base64 in X-WC-Webhook-Signature)."""
-        existing = {(row.get("topic"), row.get("delivery_url")) for row in self._walk("webhooks", {})
-                    if row.get("status") == "active"}
-        created: list[str] = []
+        existing = {str(row.get("topic")): str(row["id"]) for row in self._walk("webhooks", {})
+                    if row.get("status") == "active" and row.get("delivery_url") == callback_base}
+        result: list[WebhookSubscription] = []
         for topic in topics:
-            if (topic, callback_base) in existing:
+            if topic in existing:
+                result.append(WebhookSubscription(topic, existing[topic], created=False))
                 continue
             body: dict[str, Any] = {"name": f"Retail AI Advisor {topic}", "topic": topic,
                                     "delivery_url": callback_base, "status": "active"}
@@ -156,8 +159,20 @@ class WooCommerceClient:
             reply = self._http.post("webhooks", body)
             if not isinstance(reply.data, dict) or "id" not in reply.data:
                 raise PlatformError(f"WooCommerce webhooks: no id in the answer to creating {topic}")
-            created.append(str(reply.data["id"]))
-        return created
+            result.append(WebhookSubscription(topic, str(reply.data["id"]), created=True))
+        return result
+
+    def delete_webhook(self, subscription_id: str) -> bool:
+        """`DELETE webhooks/{id}?force=true` (webhooks cannot be trashed); False when the id is unknown."""
+        if not subscription_id.isdigit():
+            raise PlatformError(f"not a WooCommerce webhook id: {subscription_id!r}")
+        try:
+            self._http.delete(f"webhooks/{subscription_id}", {"force": "true"})
+        except WooNotFound as exc:
+            if exc.code == "woocommerce_rest_shop_webhook_invalid_id":
+                return False
+            raise  # rest_no_route: not the API we expect (a plugin or WAF in the way)
+        return True
 
     # -- listings -------------------------------------------------------------------------------------------
 

@@ -27,6 +27,14 @@ Params = Mapping[str, str | int]
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
+class WooNotFound(PlatformError):
+    """404 from WooCommerce: no such route (`rest_no_route`) or no such resource (`…_invalid_id`)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How long to keep trying one request. Woo has no quota headers: its host, CDN or WAF is
@@ -132,6 +140,13 @@ class WooHttp:
             raise PlatformUnavailable(f"WooCommerce POST {path}: {outcome.reason}")
         return outcome
 
+    def delete(self, path: str, params: Params | None = None) -> Reply:
+        """DELETE once: the caller decides what a failure means (a retried delete may meet a 404)."""
+        outcome = self._attempt(path, params, method="DELETE")
+        if isinstance(outcome, _Transient):
+            raise PlatformUnavailable(f"WooCommerce DELETE {path}: {outcome.reason}")
+        return outcome
+
     def close(self) -> None:
         self._client.close()
 
@@ -141,7 +156,8 @@ class WooHttp:
             if method == "GET":
                 response = self._client.get(path, params=params)
             else:
-                response = self._client.request(method, path, params=params, json=dict(body or {}))
+                response = self._client.request(method, path, params=params,
+                                                json=dict(body) if body is not None else None)
         except _TRANSIENT_ERRORS as exc:
             return _Transient(type(exc).__name__)
         status = response.status_code
@@ -156,6 +172,8 @@ class WooHttp:
         if 300 <= status < 400:
             moved = httpx.URL(response.headers.get("location", "")).copy_with(query=None)
             raise PlatformError(f"WooCommerce {path}: redirected ({status}) to {moved}; connect with that URL")
+        if status == 404:
+            raise WooNotFound(f"WooCommerce {path}: {status} {_describe(response)}", _code(response))
         if status >= 400:
             raise PlatformError(f"WooCommerce {path}: {status} {_describe(response)}")
         try:
@@ -187,6 +205,14 @@ def _describe(response: httpx.Response) -> str:
     if isinstance(body, Mapping) and body.get("code"):
         return f"{body['code']}: {str(body.get('message', ''))[:200]}"
     return "(unexpected error body)"
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code") or "") if isinstance(body, Mapping) else ""
 
 
 def _retry_after(response: httpx.Response) -> float | None:

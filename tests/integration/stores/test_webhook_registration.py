@@ -49,15 +49,19 @@ def test_shopify_subscribes_each_topic_once(shopify: tuple[Any, ShopifyClient]) 
     app, client = shopify
     created = client.register_webhooks(SHOPIFY_CALLBACK, list(SHOPIFY_TOPICS), None)
     assert len(created) == len(SHOPIFY_TOPICS) == 11
-    assert all(i.startswith("gid://shopify/WebhookSubscription/") for i in created)
+    assert all(s.created and s.subscription_id.startswith("gid://shopify/WebhookSubscription/") for s in created)
     subscriptions = app.state.webhooks.subscriptions
     assert sorted(s.topic for s in subscriptions) == sorted(SHOPIFY_TOPICS)
     assert {(s.address, s.format) for s in subscriptions} == {(SHOPIFY_CALLBACK, "JSON")}
-    assert client.register_webhooks(SHOPIFY_CALLBACK, list(SHOPIFY_TOPICS), None) == []
+    # Again: nothing created, every existing subscription adopted with its id.
+    again = client.register_webhooks(SHOPIFY_CALLBACK, list(SHOPIFY_TOPICS), None)
+    assert not any(s.created for s in again)
+    assert {(s.topic, s.subscription_id) for s in again} == {(s.topic, s.subscription_id) for s in created}
     assert len(app.state.webhooks.subscriptions) == 11
     # Another address is another subscription (Shopify allows one address per topic, not one topic).
     other = "https://staging.example.com/webhooks/shopify"
-    assert len(client.register_webhooks(other, ["ORDERS_CREATE"], None)) == 1
+    [staging] = client.register_webhooks(other, ["ORDERS_CREATE"], None)
+    assert staging.created
 
 
 def test_shopify_user_errors_are_platform_errors(shopify: tuple[Any, ShopifyClient]) -> None:
@@ -75,15 +79,39 @@ def test_shopify_mutations_cost_ten_points(shopify: tuple[Any, ShopifyClient]) -
     assert app.state.stats.points_charged - before == listing + 2 * 10
 
 
+def test_shopify_deletes_a_subscription_and_reports_one_already_gone(shopify: tuple[Any, ShopifyClient]) -> None:
+    app, client = shopify
+    [orders, products] = client.register_webhooks(SHOPIFY_CALLBACK, ["ORDERS_CREATE", "PRODUCTS_UPDATE"], None)
+    assert client.delete_webhook(orders.subscription_id) is True
+    assert [s.topic for s in app.state.webhooks.subscriptions] == ["PRODUCTS_UPDATE"]
+    assert client.delete_webhook(orders.subscription_id) is False
+    assert client.delete_webhook(products.subscription_id) is True
+    assert app.state.webhooks.subscriptions == []
+
+
+def test_woo_deletes_a_webhook_and_reports_one_already_gone(woo: tuple[Any, WooCommerceClient]) -> None:
+    app, client = woo
+    [created, updated] = client.register_webhooks(WOO_CALLBACK, ["order.created", "order.updated"], "s3cret")
+    assert client.delete_webhook(created.subscription_id) is True
+    assert [r["topic"] for r in app.state.webhooks.rows] == ["order.updated"]
+    assert client.delete_webhook(created.subscription_id) is False
+    assert client.delete_webhook(updated.subscription_id) is True
+    assert app.state.webhooks.rows == []
+
+
 def test_woo_creates_each_webhook_once_with_our_secret(woo: tuple[Any, WooCommerceClient]) -> None:
     app, client = woo
     created = client.register_webhooks(WOO_CALLBACK, list(WOO_TOPICS), "s3cret_for_this_store")
     assert len(created) == len(WOO_TOPICS) == 6
+    assert all(s.created for s in created)
     rows = app.state.webhooks.rows
     assert sorted(r["topic"] for r in rows) == sorted(WOO_TOPICS)
     assert {(r["delivery_url"], r["secret"], r["status"]) for r in rows} == {
         (WOO_CALLBACK, "s3cret_for_this_store", "active")}
-    assert client.register_webhooks(WOO_CALLBACK, list(WOO_TOPICS), "s3cret_for_this_store") == []
+    assert {(s.topic, s.subscription_id) for s in created} == {(r["topic"], str(r["id"])) for r in rows}
+    again = client.register_webhooks(WOO_CALLBACK, list(WOO_TOPICS), "s3cret_for_this_store")
+    assert not any(s.created for s in again)
+    assert {s.subscription_id for s in again} == {s.subscription_id for s in created}
     assert len(app.state.webhooks.rows) == 6
 
 
