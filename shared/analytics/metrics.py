@@ -1,9 +1,10 @@
 """Daily rollups (docs/metrics.md, docs/decisions/0009-analytics-rollups.md): their refresh, and the pure
 arithmetic around them.
 
-The figures themselves are computed in SQL (migration 20261125000800_analytics_rollups.sql) in the shop's time
-zone and currency: triggers queue the days and customers every write touches, `app.refresh_store_analytics_pending`
-recomputes just those. This module calls the refreshes and holds the small pure pieces (buckets, AOV,
+The figures themselves are computed in SQL (migrations 20261125000800_analytics_rollups.sql and
+20261125001000_analytics_refresh_speed.sql) in the shop's time zone and currency: triggers queue the orders, refunds
+and customers every write touches, `app.refresh_store_analytics_pending` recomputes just those and adds the
+difference to their days. This module calls the refreshes and holds the small pure pieces (buckets, AOV,
 change %) the services need.
 """
 
@@ -48,8 +49,8 @@ def refresh_store_metrics(conn: Connection[DictRow], store_id: uuid.UUID, date_f
 
 
 def refresh_pending(conn: Connection[DictRow], store_id: uuid.UUID) -> int:
-    """Recompute only what changed since the last refresh (the days and customers the change queue holds;
-    everything when the store was never built). Returns the number of days recomputed."""
+    """Recompute only what changed since the last refresh (the orders, refunds and customers the change queue
+    holds; everything when the store was never built). Returns the number of store days written."""
     result = conn.execute(_PENDING, (store_id,)).fetchone()
     return int(result["rows"]) if result else 0
 

@@ -24,7 +24,7 @@ _TABLES = {
     "daily_store_metrics": "day, gross_sales, discounts, returns, net_sales, shipping, taxes, fees, total_sales, "
     "orders, units_sold, refunds, new_customers, returning_customers, customers_again, "
     "returning_week, returning_month",
-    "daily_product_metrics": "day, product_id, units_sold, gross_sales, line_discounts, returns, refunds",
+    "daily_product_metrics": "day, product_id, units_sold, gross_sales, line_discounts, returns, refunds, sources",
     "daily_customer_orders": "day, customer_key, prev_day, next_day, gap",
     "customer_first_orders": "customer_key, first_day",
 }
@@ -126,13 +126,37 @@ def _snapshot(conn: Conn, store: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
             ).fetchall()
         ]
 
-    return {table: rows(table, cols) for table, cols in _TABLES.items()}
+    snapshot = {table: rows(table, cols) for table, cols in _TABLES.items()}
+    # Each order's and refund's stored contribution (what the next refresh subtracts); product entries sorted.
+    for table, cols, arrays in (
+        (
+            "analytics_order_facts",
+            "order_id, day, gross, discounts, shipping, taxes, fees, units",
+            "product_ids, product_units, product_gross, product_discounts",
+        ),
+        ("analytics_refund_facts", "refund_id, day, returns, shipping, taxes", "product_ids, product_returns"),
+    ):
+        snapshot[table] = [
+            tuple(r.values())
+            for r in conn.execute(
+                f"select {cols}, (select array_agg(u::text order by u::text) from unnest({arrays}) u) as entries "
+                f"from {table} where store_id = %s order by 1",
+                (store,),
+            ).fetchall()
+        ]
+    return snapshot
 
 
 def _queued(conn: Conn, store: uuid.UUID) -> tuple[int, int]:
-    days = conn.execute("select count(*) as n from analytics_dirty_days where store_id = %s", (store,)).fetchone()
+    """(queued orders, refunds and days; queued customers)."""
+    touched = conn.execute(
+        "select (select count(*) from analytics_dirty_orders where store_id = %(s)s) "
+        "+ (select count(*) from analytics_dirty_refunds where store_id = %(s)s) "
+        "+ (select count(*) from analytics_dirty_days where store_id = %(s)s) as n",
+        {"s": store},
+    ).fetchone()
     keys = conn.execute("select count(*) as n from analytics_dirty_customers where store_id = %s", (store,)).fetchone()
-    return days["n"], keys["n"]
+    return touched["n"], keys["n"]
 
 
 def _assert_incremental_equals_rebuild(conn: Conn, store: uuid.UUID) -> int:
@@ -192,6 +216,93 @@ def test_incremental_refresh_equals_a_full_rebuild(database_url: str) -> None:
                 assert 0 < days < built and keys > 0
                 refreshed = _assert_incremental_equals_rebuild(conn, store)
                 assert refreshed < built  # only the touched days, not the history
+
+
+def test_product_days_appear_and_vanish_with_their_last_line(database_url: str) -> None:
+    """Product days exist while a line or a refund adds to them (sources): two lines of one product in one
+    order, a new order on a new day, a refund re-linked to another product, a product's last line deleted."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        t = build_tenant(conn, f"ro{uuid.uuid4().hex[:6]}")
+        store = _seed(conn, t, "shopify", "Europe/Berlin", 60, 11)
+        refresh_store_metrics(conn, store)
+        p = {
+            r["external_id"]: r["id"]
+            for r in conn.execute("select id, external_id from products where store_id = %s", (store,)).fetchall()
+        }
+        oid = conn.execute(
+            "insert into orders (org_id, store_id, external_id, customer_external_id, placed_at, currency, "
+            "total_discounts) values (%s, %s, 'x1', 'k1', '2026-09-20T23:30Z', 'USD', 3.00) returning id",
+            (t.org_id, store),
+        ).fetchone()["id"]
+        for n, product in ((1, "p1"), (2, "p1"), (3, None)):
+            conn.execute(
+                "insert into order_lines (org_id, store_id, order_id, external_id, product_id, quantity, unit_price, "
+                "line_discount) values (%s, %s, %s, %s, %s, 2, 7.25, 0.50)",
+                (t.org_id, store, oid, f"x1-{n}", p[product] if product else None),
+            )
+        rid = conn.execute(
+            "insert into refunds (org_id, store_id, order_id, external_id, refunded_at, shipping) "
+            "values (%s, %s, %s, 'rx1', '2026-09-25T10:00Z', 2.00) returning id",
+            (t.org_id, store, oid),
+        ).fetchone()["id"]
+        conn.execute(
+            "insert into refund_lines (org_id, store_id, refund_id, line_external_id, quantity, subtotal) "
+            "values (%s, %s, %s, 'x1-2', 1, 6.75)",
+            (t.org_id, store, rid),
+        )
+        _assert_incremental_equals_rebuild(conn, store)
+        conn.execute(
+            "update order_lines set product_id = %s where external_id = 'x1-2' and store_id = %s", (p["p2"], store)
+        )
+        _assert_incremental_equals_rebuild(conn, store)
+        conn.execute("delete from order_lines where order_id = %s and external_id in ('x1-1', 'x1-2')", (oid,))
+        _assert_incremental_equals_rebuild(conn, store)
+        assert (
+            conn.execute(
+                "select count(*) as n from daily_product_metrics where store_id = %s and day = '2026-09-21'", (store,)
+            ).fetchone()["n"]
+            == 0
+        )
+
+
+def test_days_queued_while_a_first_build_ran_are_refreshed_exactly(database_url: str) -> None:
+    """Writes to a store not yet built queue days, not orders; a writer racing the first build leaves such days
+    behind after it: the refresh recomputes the facts of every order and refund of those days."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        t = build_tenant(conn, f"ro{uuid.uuid4().hex[:6]}")
+        store = _seed(conn, t, "woocommerce", "America/New_York", 120, 12)
+        refresh_store_metrics(conn, store)
+        state = conn.execute("select * from analytics_state where store_id = %s", (store,)).fetchone()
+        conn.execute("delete from analytics_state where store_id = %s", (store,))  # as seen by the racing writer
+        _edits(conn, store, 121)
+        days = conn.execute("select count(*) as n from analytics_dirty_days where store_id = %s", (store,)).fetchone()
+        assert days["n"] > 0
+        orders = conn.execute("select count(*) as n from analytics_dirty_orders where store_id = %s", (store,))
+        assert orders.fetchone()["n"] == 0
+        conn.execute(
+            "insert into analytics_state (store_id, full_needed, built_at, refreshed_at) values (%s, false, %s, %s)",
+            (store, state["built_at"], state["refreshed_at"]),
+        )
+        _assert_incremental_equals_rebuild(conn, store)
+
+
+def test_an_explicit_range_refresh_also_applies_the_queue(database_url: str) -> None:
+    """The nightly drift check's range refresh: the queue is applied (orders moved out of the range too) and the
+    range's days are recomputed from the rows; a drifted day in the range is repaired."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        t = build_tenant(conn, f"ro{uuid.uuid4().hex[:6]}")
+        store = _seed(conn, t, "shopify", "Asia/Kolkata", 120, 13)
+        refresh_store_metrics(conn, store)
+        _edits(conn, store, 131)
+        conn.execute(
+            "update daily_store_metrics set gross_sales = gross_sales + 1 where store_id = %s and day = '2026-06-20'",
+            (store,),
+        )
+        refresh_store_metrics(conn, store, START.date() + timedelta(days=10), START.date() + timedelta(days=30))
+        assert _queued(conn, store) == (0, 0)
+        incremental = _snapshot(conn, store)
+        refresh_store_metrics(conn, store)
+        assert _snapshot(conn, store) == incremental
 
 
 def test_a_store_never_built_is_built_whole_by_the_pending_refresh(database_url: str) -> None:
