@@ -13,7 +13,7 @@ import azure.functions as func
 from shared.runtime import container
 from shared.webhooks import WEBHOOKS_QUEUE, MessageBus, bus_for, decode_batch, encode_batch, encode_message, retention
 from shared.webhooks.inbox import mark_enqueued_sync, unsent_deliveries
-from shared.webhooks.processing import process_batch
+from shared.webhooks.processing import process_batch, refresh_analytics
 from shared.webhooks.subscriptions import retry_failed_registrations
 
 bp = df.Blueprint()
@@ -35,7 +35,8 @@ def apply_webhook(msg: func.ServiceBusMessage) -> None:
     c = container()
     results = process_batch(c.db, c.secrets, delivery_ids,
                             resend=lambda failed: _send_alone(bus_for(c.settings), failed))
-    log.info("webhook deliveries applied", extra={"deliveries": len(delivery_ids),
+    days = refresh_analytics(c.db, delivery_ids)  # the batch's stores' rollups, incrementally
+    log.info("webhook deliveries applied", extra={"deliveries": len(delivery_ids), "rollup_days": days,
                                                   "statuses": dict(Counter(r.status for r in results))})
 
 

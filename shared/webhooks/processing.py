@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 
+from shared.analytics.metrics import refresh_pending
 from shared.db.pool import Database
 from shared.ports import SecretStore
 from shared.webhooks.apply import apply_delivery
@@ -81,3 +82,21 @@ def _lock_order(conn: Conn, delivery_ids: Sequence[uuid.UUID]) -> list[uuid.UUID
 def _note_failure(conn: Conn, delivery_id: uuid.UUID, exc: Exception) -> None:
     conn.execute("update webhook_deliveries set attempts = attempts + 1, error = %s where id = %s",
                  (f"{type(exc).__name__}: {exc}"[:_MAX_ERROR], delivery_id))
+
+
+def refresh_analytics(db: Database, delivery_ids: Sequence[uuid.UUID]) -> int:
+    """Bring the rollups of the stores these deliveries changed up to date (only the queued orders, refunds
+    and customers: docs/decisions/0009). A failure is logged, not raised: the deliveries are applied, and
+    the next read or sync refreshes what is still queued. Returns the number of store days written."""
+    with db.service_sync() as conn:
+        stores = [r["store_id"] for r in conn.execute(
+            "select distinct store_id from webhook_deliveries where id = any(%s) and store_id is not null "
+            "and status = 'processed'", (list(delivery_ids),)).fetchall()]
+    written = 0
+    for store_id in stores:
+        try:
+            with db.service_sync() as conn:
+                written += refresh_pending(conn, store_id)
+        except Exception:
+            log.warning("analytics refresh after webhooks failed", exc_info=True, extra={"store": str(store_id)})
+    return written
