@@ -11,8 +11,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from devhost.fakes.openai import FakeOpenAI
 from devhost.postgres import EmbeddedPostgres
 from shared.db.migrate import migrate
+from tests.support_servers import serve_asgi
 
 
 def _with_database(url: str, dbname: str) -> str:
@@ -44,3 +46,20 @@ def database_url(pg_server_url: str) -> Iterator[str]:
     yield url
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[tuple[FakeOpenAI, str]]:
+    """The fake OpenAI endpoint (devhost/fakes/openai.py) on loopback, and its base URL."""
+    fake = FakeOpenAI()
+    with serve_asgi(fake.app) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: tuple[FakeOpenAI, str]) -> Iterator[FakeOpenAI]:
+    """The fake with no scripted answers or recorded requests left from another test."""
+    fake, _ = fake_openai_server
+    fake.reset()
+    yield fake
+    fake.reset()

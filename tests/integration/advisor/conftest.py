@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,32 +15,16 @@ from shared.advice.language.client import build_language_model
 from shared.advice.language.usage import DatabaseUsageRecorder
 from shared.bootstrap import Container
 from shared.config import Settings
-from tests.support_servers import serve_asgi
-
-
-@pytest.fixture(scope="session")
-def ask_fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
-    fake = FakeOpenAI()
-    with serve_asgi(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture
-def ask_fake(ask_fake_server: tuple[FakeOpenAI, str]) -> Iterator[FakeOpenAI]:
-    fake, _ = ask_fake_server
-    fake.reset()
-    yield fake
-    fake.reset()
 
 
 @pytest.fixture(scope="session")
 async def model_client(
-    container: Container, settings: Settings, ask_fake_server: tuple[FakeOpenAI, str]
+    container: Container, settings: Settings, fake_openai_server: tuple[FakeOpenAI, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     model_settings = settings.model_copy(
         update={
             "openai_api_key": SecretStr("sk-test"),
-            "openai_base_url": f"{ask_fake_server[1]}/v1",
+            "openai_base_url": f"{fake_openai_server[1]}/v1",
             "openai_model": "gpt-test",
             "llm_timeout_seconds": 2.0,
             "llm_max_retries": 1,

@@ -26,12 +26,12 @@ LIMIT = 5_000
 
 @pytest.fixture
 async def budget_client(
-    container: Container, settings: Settings, ask_fake_server: tuple[FakeOpenAI, str]
+    container: Container, settings: Settings, fake_openai_server: tuple[FakeOpenAI, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     model_settings = settings.model_copy(
         update={
             "openai_api_key": SecretStr("sk-test"),
-            "openai_base_url": f"{ask_fake_server[1]}/v1",
+            "openai_base_url": f"{fake_openai_server[1]}/v1",
             "openai_model": "gpt-test",
             "llm_timeout_seconds": 2.0,
             "llm_max_retries": 0,
@@ -55,7 +55,8 @@ async def _ask(client: httpx.AsyncClient, t: Tenant) -> dict[str, Any]:
 
 
 async def test_an_organization_over_its_monthly_tokens_gets_the_offline_answer(
-    budget_client: httpx.AsyncClient, ask_fake: FakeOpenAI, container: Container, service_conn: psycopg.Connection[Any]
+    budget_client: httpx.AsyncClient, fake_openai: FakeOpenAI, container: Container,
+    service_conn: psycopg.Connection[Any],
 ) -> None:
     spent = build_tenant(service_conn, f"budget-{uuid.uuid4().hex[:6]}")
     await DatabaseUsageRecorder(container.db).record(
@@ -63,7 +64,7 @@ async def test_an_organization_over_its_monthly_tokens_gets_the_offline_answer(
     )
     body = await _ask(budget_client, spent)
     assert body["source"] == "offline" and body["figures"] and body["citations"]
-    assert ask_fake.requests == []  # no request left the server
+    assert fake_openai.requests == []  # no request left the server
 
     fresh = build_tenant(service_conn, f"budget-{uuid.uuid4().hex[:6]}")
     service_conn.execute(  # a big month before this one does not count
@@ -71,6 +72,6 @@ async def test_an_organization_over_its_monthly_tokens_gets_the_offline_answer(
         " values (%s, 'ask', 'gpt-test', %s, 0, 0, date_trunc('month', now(), 'UTC') - interval '1 second')",
         (fresh.org_id, LIMIT * 10),
     )
-    ask_fake.enqueue(answer({"answer": "Sales were steady.", "figure_ids": []}))
+    fake_openai.enqueue(answer({"answer": "Sales were steady.", "figure_ids": []}))
     body = await _ask(budget_client, fresh)
-    assert body["source"] == "model" and len(ask_fake.requests) == 1
+    assert body["source"] == "model" and len(fake_openai.requests) == 1

@@ -60,10 +60,10 @@ async def post(client: httpx.AsyncClient, t: Tenant, question: str) -> dict[str,
 
 
 async def test_tool_calls_produce_figures_from_the_analytics_and_the_answer_cites_them(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant, service_conn: psycopg.Connection[Any]
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant, service_conn: psycopg.Connection[Any]
 ) -> None:
     days = recent()
-    ask_fake.enqueue(
+    fake_openai.enqueue(
         Reply(tool_calls=[tool_call("get_summary", days)]), cite("net_sales", "Today's net sales are {value} EUR.")
     )
     body = await post(model_client, shop, "How much did I sell today?")
@@ -75,7 +75,7 @@ async def test_tool_calls_produce_figures_from_the_analytics_and_the_answer_cite
     assert body["citations"] == [
         {"figure_id": figure["id"], "metric": "net_sales", "period": period, "query": figure["query"]}
     ]
-    first = ask_fake.requests[0]
+    first = fake_openai.requests[0]
     names = {t["function"]["name"] for t in first["tools"]}
     assert names == {"get_summary", "get_top_products", "get_product_forecast", "get_customer_segments", "get_funnel"}
     assert all(t["function"]["strict"] is True for t in first["tools"])
@@ -91,9 +91,9 @@ async def test_tool_calls_produce_figures_from_the_analytics_and_the_answer_cite
 
 
 async def test_an_invented_number_gets_one_retry_with_the_violation_then_the_offline_answer(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant
 ) -> None:
-    ask_fake.enqueue(
+    fake_openai.enqueue(
         Reply(tool_calls=[tool_call("get_summary", recent())]),
         cite("net_sales", "Net sales are {value} EUR, 12 % more than usual."),
         cite("net_sales", "Net sales are {value} EUR, about 12 % up."),
@@ -101,14 +101,14 @@ async def test_an_invented_number_gets_one_retry_with_the_violation_then_the_off
     body = await post(model_client, shop, "How were sales in the last 30 days?")
     assert body["source"] == "offline"
     assert "147.00 EUR" in body["answer"]
-    retry = ask_fake.requests[2]["messages"][-1]
+    retry = fake_openai.requests[2]["messages"][-1]
     assert retry["role"] == "user" and '"12"' in retry["content"] and "rejected" in retry["content"]
 
 
 async def test_a_corrected_answer_after_the_retry_is_used(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant
 ) -> None:
-    ask_fake.enqueue(
+    fake_openai.enqueue(
         Reply(tool_calls=[tool_call("get_summary", recent())]),
         cite("orders", "You had {value} orders, 3 more than yesterday... or 4."),
         cite("orders", "You had {value} orders today."),
@@ -118,26 +118,26 @@ async def test_a_corrected_answer_after_the_retry_is_used(
 
 
 async def test_an_injected_product_title_stays_data_and_its_number_is_rejected(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant, service_conn: psycopg.Connection[Any]
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant, service_conn: psycopg.Connection[Any]
 ) -> None:
     service_conn.execute("update products set title = %s where id = %s", (INJECTED, shop.product_ids[0]))
     liar = answer({"answer": "Revenue is 1000000.", "figure_ids": []})
-    ask_fake.enqueue(Reply(tool_calls=[tool_call("get_top_products", {**recent(), "limit": 3})]), liar, liar)
+    fake_openai.enqueue(Reply(tool_calls=[tool_call("get_top_products", {**recent(), "limit": 3})]), liar, liar)
     body = await post(model_client, shop, "What sells best today?")
     assert body["source"] == "offline"
     assert f"“{INJECTED}”" in body["answer"]  # named, as data
     assert "1000000" not in body["answer"].replace(INJECTED, "")
-    tool_message = next(m for m in ask_fake.requests[1]["messages"] if m["role"] == "tool")
+    tool_message = next(m for m in fake_openai.requests[1]["messages"] if m["role"] == "tool")
     inside = tool_message["content"].split(DATA_OPEN, 1)[1].split(DATA_CLOSE, 1)[0]
     assert INJECTED in inside and tool_message["content"].count(INJECTED) == inside.count(INJECTED)
-    assert INJECTED not in ask_fake.requests[1]["messages"][0]["content"]
+    assert INJECTED not in fake_openai.requests[1]["messages"][0]["content"]
 
 
 async def test_tools_are_bound_to_the_callers_store(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant, world: dict[str, Tenant]
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant, world: dict[str, Tenant]
 ) -> None:
     foreign = str(world["b"].product_ids[0])
-    ask_fake.enqueue(
+    fake_openai.enqueue(
         Reply(
             tool_calls=[
                 tool_call("get_product_forecast", {"product": foreign}),
@@ -149,26 +149,26 @@ async def test_tools_are_bound_to_the_callers_store(
     )
     body = await post(model_client, shop, "Forecast that product")
     assert body == {"answer": "I don't know from the synced data.", "citations": [], "figures": [], "source": "model"}
-    results = tool_results(ask_fake.requests[1])
+    results = tool_results(fake_openai.requests[1])
     assert results[0] == {"error": "no product of this store matches"}
     assert "YYYY-MM-DD" in results[1]["error"] and "unknown tool" in results[2]["error"]
 
 
 async def test_model_failures_fall_back_to_the_offline_answer(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant
 ) -> None:
-    ask_fake.enqueue(Reply(refusal="I can't help with that."))
+    fake_openai.enqueue(Reply(refusal="I can't help with that."))
     body = await post(model_client, shop, "What were my sales in the last 30 days?")
     assert body["source"] == "offline" and "147.00 EUR" in body["answer"]
-    ask_fake.enqueue(Reply(content="not json"))
+    fake_openai.enqueue(Reply(content="not json"))
     assert (await post(model_client, shop, "sales last 30 days?"))["source"] == "offline"
 
 
 async def test_every_tool_answers_from_its_analytics_service(
-    model_client: httpx.AsyncClient, ask_fake: FakeOpenAI, shop: Tenant
+    model_client: httpx.AsyncClient, fake_openai: FakeOpenAI, shop: Tenant
 ) -> None:
     days = recent()
-    ask_fake.enqueue(
+    fake_openai.enqueue(
         Reply(
             tool_calls=[
                 tool_call("get_summary", days),
@@ -182,7 +182,7 @@ async def test_every_tool_answers_from_its_analytics_service(
     )
     body = await post(model_client, shop, "Give me an overview")
     assert (body["source"], body["answer"]) == ("model", "You have 15 hoodies.")
-    results = tool_results(ask_fake.requests[1])
+    results = tool_results(fake_openai.requests[1])
     metrics = [{f["metric"] for f in r.get("figures", [])} for r in results]
     assert {"net_sales", "orders", "units_sold", "aov", "new_customers"} <= metrics[0]
     assert {"net_sales", "units_sold", "on_hand", "days_of_inventory"} <= metrics[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,24 +11,12 @@ from devhost.fakes.openai import FakeOpenAI
 from shared.advice.language.client import LanguageModel, build_language_model
 from shared.advice.language.usage import MemoryUsageRecorder
 from shared.config import Settings
-from tests.support_servers import serve_asgi
 
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
-@pytest.fixture(scope="session")
-def fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
-    fake = FakeOpenAI()
-    with serve_asgi(fake.app) as base_url:
-        yield fake, base_url
 
 
-@pytest.fixture
-def fake_openai(fake_server: tuple[FakeOpenAI, str]) -> Iterator[FakeOpenAI]:
-    fake, _ = fake_server
-    fake.reset()
-    yield fake
-    fake.reset()
 
 
 @pytest.fixture
@@ -52,7 +39,8 @@ def model_settings(base_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def llm(fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder) -> LanguageModel:
-    model = build_language_model(model_settings(fake_server[1]), usage=usage)
+def llm(fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI,
+        usage: MemoryUsageRecorder) -> LanguageModel:
+    model = build_language_model(model_settings(fake_openai_server[1]), usage=usage)
     assert model is not None
     return model

@@ -37,9 +37,9 @@ def _used(usage: MemoryUsageRecorder, org: uuid.UUID, tokens: int) -> None:
 
 
 async def test_over_budget_no_request_is_sent_and_the_reason_is_budget(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
 ) -> None:
-    model = _model(fake_server[1], usage, limit=1_000)
+    model = _model(fake_openai_server[1], usage, limit=1_000)
     _used(usage, ORG, 1_000)
     with pytest.raises(LanguageModelError) as caught:
         await model.complete(CallContext(ORG, "ask"), [], Out)
@@ -50,9 +50,9 @@ async def test_over_budget_no_request_is_sent_and_the_reason_is_budget(
 
 
 async def test_the_calls_of_this_process_count_before_the_next_reading(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
 ) -> None:
-    model = _model(fake_server[1], usage, limit=200)
+    model = _model(fake_openai_server[1], usage, limit=200)
     fake_openai.enqueue(answer({"title": "a", "n": 1}, prompt_tokens=150, completion_tokens=60))
     await model.complete(CallContext(ORG, "phrase"), [], Out)  # 0 used before: allowed, 210 after
     usage.records.clear()  # the cached reading (plus what was spent) stands for a few seconds
@@ -62,9 +62,9 @@ async def test_the_calls_of_this_process_count_before_the_next_reading(
 
 
 async def test_the_phraser_falls_back_to_the_templates_over_budget(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder
 ) -> None:
-    model = _model(fake_server[1], usage, limit=500)
+    model = _model(fake_openai_server[1], usage, limit=500)
     _used(usage, ORG, 600)
     fallback = RecordingTemplates()
     p = ModelPhraser(model, fallback=fallback, org_id=ORG)
@@ -75,7 +75,7 @@ async def test_the_phraser_falls_back_to_the_templates_over_budget(
 
 
 async def test_a_transcription_is_refused_over_budget_too(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, tmp_path: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, tmp_path: Path
 ) -> None:
     wav = tmp_path / "speech.wav"
     with wave.open(str(wav), "wb") as w:
@@ -83,7 +83,7 @@ async def test_a_transcription_is_refused_over_budget_too(
         w.setsampwidth(2)
         w.setframerate(16_000)
         w.writeframes(b"\0\0" * 1_600)
-    model = _model(fake_server[1], usage, limit=100)
+    model = _model(fake_openai_server[1], usage, limit=100)
     _used(usage, ORG, 100)
     fake_openai.enqueue_transcription(transcript("Shop now."))
     with pytest.raises(LanguageModelError) as caught:
@@ -122,13 +122,13 @@ async def test_readings_are_cached_per_organization_for_a_few_seconds() -> None:
 
 
 async def test_no_cap_reads_nothing_and_a_failed_reading_lets_the_call_go(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI
 ) -> None:
     unlimited = CountingUsage(fail=True)
     await TokenBudget(unlimited, 0).check(ORG)
     assert unlimited.reads == 0
     broken = CountingUsage(fail=True)
-    model = build_language_model(model_settings(fake_server[1], llm_monthly_token_limit=10), usage=broken)
+    model = build_language_model(model_settings(fake_openai_server[1], llm_monthly_token_limit=10), usage=broken)
     assert model is not None
     fake_openai.enqueue(answer({"title": "a", "n": 1}))
     assert (await model.complete(CallContext(ORG, "ask"), [], Out)).parsed is not None

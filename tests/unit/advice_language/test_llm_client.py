@@ -144,10 +144,10 @@ def test_no_key_means_no_model_and_azure_wins_when_configured() -> None:
 
 
 async def test_azure_requests_go_to_the_deployment_with_the_api_version(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI
 ) -> None:
     settings = Settings(
-        azure_openai_endpoint=fake_server[1],
+        azure_openai_endpoint=fake_openai_server[1],
         azure_openai_api_key="azure-key",
         azure_openai_deployment="advisor",
         azure_openai_api_version="2024-10-21",

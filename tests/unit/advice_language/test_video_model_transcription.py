@@ -41,9 +41,9 @@ def _model(base_url: str, usage: MemoryUsageRecorder, **overrides: object) -> La
 
 
 async def test_whisper_gives_segments_and_usage_counts_audio_seconds(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
 ) -> None:
-    model = _model(fake_server[1], usage, openai_transcribe_model="whisper-1",
+    model = _model(fake_openai_server[1], usage, openai_transcribe_model="whisper-1",
                    llm_price_transcribe_per_minute="0.006")
     fake_openai.enqueue_transcription(transcript("Hi. Shop now.", [(0.0, 0.4, " Hi."), (0.5, 1.0, " Shop now.")]))
     result = await model.transcribe(CTX, wav, audio_seconds=30.0)
@@ -57,9 +57,9 @@ async def test_whisper_gives_segments_and_usage_counts_audio_seconds(
 
 
 async def test_gpt_4o_transcribe_models_get_json_text_without_segments(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
 ) -> None:
-    model = _model(fake_server[1], usage)  # default: gpt-4o-mini-transcribe
+    model = _model(fake_openai_server[1], usage)  # default: gpt-4o-mini-transcribe
     fake_openai.enqueue_transcription(transcript("Link in bio.", [(0.0, 1.0, "Link in bio.")]))
     result = await model.transcribe(CTX, wav, audio_seconds=1.0)
     assert result.text == "Link in bio." and result.segments == [] and result.model == "gpt-4o-mini-transcribe"
@@ -69,9 +69,9 @@ async def test_gpt_4o_transcribe_models_get_json_text_without_segments(
 
 
 async def test_rate_limits_are_retried_then_fail_with_the_reason(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
 ) -> None:
-    model = _model(fake_server[1], usage, llm_max_retries=1)
+    model = _model(fake_openai_server[1], usage, llm_max_retries=1)
     fake_openai.enqueue_transcription(failure(429, retry_after=0.05), transcript("ok"))
     assert (await model.transcribe(CTX, wav, audio_seconds=1.0)).text == "ok"
     fake_openai.enqueue_transcription(failure(429, retry_after=0.05), failure(503, retry_after=0.05))
@@ -86,18 +86,18 @@ async def test_rate_limits_are_retried_then_fail_with_the_reason(
 
 
 async def test_a_slow_transcription_times_out(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, usage: MemoryUsageRecorder, wav: Path
 ) -> None:
-    model = _model(fake_server[1], usage, llm_max_retries=0, llm_transcribe_timeout_seconds=0.3)
+    model = _model(fake_openai_server[1], usage, llm_max_retries=0, llm_transcribe_timeout_seconds=0.3)
     fake_openai.enqueue_transcription(Failure(500, delay=1.0))
     with pytest.raises(LanguageModelError, match="timeout"):
         await model.transcribe(CTX, wav, audio_seconds=1.0)
 
 
 async def test_azure_transcriptions_go_to_the_transcription_deployment(
-    fake_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, wav: Path
+    fake_openai_server: tuple[FakeOpenAI, str], fake_openai: FakeOpenAI, wav: Path
 ) -> None:
-    settings = Settings(azure_openai_endpoint=fake_server[1], azure_openai_api_key="azure-key",
+    settings = Settings(azure_openai_endpoint=fake_openai_server[1], azure_openai_api_key="azure-key",
                         azure_openai_deployment="advisor", openai_transcribe_model="whisper")
     model = build_language_model(settings, usage=MemoryUsageRecorder())
     assert model is not None
