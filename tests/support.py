@@ -94,3 +94,17 @@ def build_tenant(conn: psycopg.Connection[Any], label: str, *, currency: str = "
             (org, store, oid, f"gid://shopify/LineItem/{k + 1}", t.product_ids[0]),
         )
     return t
+
+
+def insert_synced_store(conn: psycopg.Connection[Any], t: Tenant, platform: str, tz: str, name: str) -> uuid.UUID:
+    """A USD store of `t` in zone `tz`, synced an hour ago by one succeeded full sync (what analytics rest on)."""
+    key = f"{name.lower()[:3]}-{uuid.uuid4().hex[:6]}"
+    column, value = ("shop_domain", f"{key}.myshopify.com") if platform == "shopify" \
+        else ("base_url", f"https://{key}.example")
+    store: uuid.UUID = conn.execute(
+        f"insert into stores (org_id, platform, name, {column}, currency, timezone, last_synced_at) "
+        "values (%s, %s, %s, %s, 'USD', %s, now() - interval '1 hour') returning id",
+        (t.org_id, platform, name, value, tz)).fetchone()["id"]
+    conn.execute("insert into sync_jobs (org_id, store_id, mode, status, instance_id, finished_at) "
+                 "values (%s, %s, 'full', 'succeeded', %s, now())", (t.org_id, store, f"sync-{store}-1"))
+    return store

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.support import Tenant, build_tenant
+from tests.support import Tenant, build_tenant, insert_synced_store
 
 D = Decimal
 WOO_EXCLUDED = {"pending", "failed", "cancelled", "checkout-draft", "trash"}
@@ -170,14 +170,7 @@ class Shop:
 
 def insert_shop(conn: psycopg.Connection[Any], t: Tenant, platform: str, tz: str, products: list[Product],
                 orders: list[Order]) -> Shop:
-    domain = ("shop_domain", f"ap-{uuid.uuid4().hex[:6]}.myshopify.com") if platform == "shopify" \
-        else ("base_url", f"https://ap-{uuid.uuid4().hex[:6]}.example")
-    store = conn.execute(
-        f"insert into stores (org_id, platform, name, {domain[0]}, currency, timezone, last_synced_at) "
-        "values (%s, %s, 'Products', %s, 'USD', %s, now() - interval '1 hour') returning id",
-        (t.org_id, platform, domain[1], tz)).fetchone()["id"]
-    conn.execute("insert into sync_jobs (org_id, store_id, mode, status, instance_id, finished_at) "
-                 "values (%s, %s, 'full', 'succeeded', %s, now())", (t.org_id, store, f"sync-{store}-1"))
+    store = insert_synced_store(conn, t, platform, tz, "Products")
     ids: dict[str, uuid.UUID] = {}
     for i, p in enumerate(products):
         ids[p.key] = conn.execute(
