@@ -57,6 +57,7 @@ async def _client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(container)), base_url="http://test"
         ) as client:
+            client.container = container  # type: ignore[attr-defined]  # for tests that reach the services
             yield client
     finally:
         await container.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,27 +11,12 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from functions.http_api.app import create_app
-from shared.bootstrap import build_container
-from shared.config import Settings
 from shared.video.reanalysis import next_instance_id
-from tests.integration.conftest import RecordingOrchestrations
 from tests.support import Tenant
 
 ALL_STEPS = ("probe", "scan", "transcript", "vision", "insights")
 
 
-@pytest.fixture
-async def rerun_api(video_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    container = build_container(video_settings, orchestrations=RecordingOrchestrations())
-    await container.start()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(container)),
-                                     base_url="http://test") as client:
-            client.container = container  # type: ignore[attr-defined]
-            yield client
-    finally:
-        await container.stop()
 
 
 async def _finished_video(api: httpx.AsyncClient, t: Tenant, database_url: str, status: str = "analyzed") -> str:
@@ -71,11 +55,11 @@ def _set_status(database_url: str, video_id: str, status: str) -> None:
     ("insights", {"probe", "scan", "transcript", "vision"}),
 ])
 async def test_reanalyze_clears_the_steps_from_the_given_one_and_starts_a_new_instance(
-    rerun_api: httpx.AsyncClient, tenant: Tenant, database_url: str, from_step: str | None, kept: set[str]
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str, from_step: str | None, kept: set[str]
 ) -> None:
-    video_id = await _finished_video(rerun_api, tenant, database_url)
+    video_id = await _finished_video(api, tenant, database_url)
     body = None if from_step is None else {"from_step": from_step}
-    r = await rerun_api.post(f"/api/v1/videos/{video_id}/reanalyze", json=body, headers=tenant.member)
+    r = await api.post(f"/api/v1/videos/{video_id}/reanalyze", json=body, headers=tenant.member)
     assert r.status_code == 202, r.text
     assert r.headers["Location"] == f"/api/v1/videos/{video_id}"
     assert r.json()["status"] == "processing" and r.json()["insights"] is None
@@ -83,36 +67,36 @@ async def test_reanalyze_clears_the_steps_from_the_given_one_and_starts_a_new_in
     assert steps == kept
     assert video["instance_id"] == f"video-{video_id}-r1" and video["finished_at"] is None
     assert video["progress"] < 1
-    orchestrations = rerun_api.container.orchestrations  # type: ignore[attr-defined]
+    orchestrations = api.container.orchestrations  # type: ignore[attr-defined]
     assert orchestrations.started[f"video-{video_id}-r1"] == ("video_analysis", {"video_id": video_id})
 
 
 async def test_reanalyze_conflicts_while_processing_or_awaiting_upload_and_counts_up_after(
-    rerun_api: httpx.AsyncClient, tenant: Tenant, database_url: str
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str
 ) -> None:
-    video_id = await _finished_video(rerun_api, tenant, database_url, status="failed")
+    video_id = await _finished_video(api, tenant, database_url, status="failed")
     url = f"/api/v1/videos/{video_id}/reanalyze"
-    assert (await rerun_api.post(url, headers=tenant.member)).status_code == 202
-    busy = await rerun_api.post(url, headers=tenant.member)  # now processing
+    assert (await api.post(url, headers=tenant.member)).status_code == 202
+    busy = await api.post(url, headers=tenant.member)  # now processing
     assert busy.status_code == 409 and "processing" in busy.json()["detail"]
     _set_status(database_url, video_id, "analyzed")
-    assert (await rerun_api.post(url, json={"from_step": "insights"}, headers=tenant.member)).status_code == 202
+    assert (await api.post(url, json={"from_step": "insights"}, headers=tenant.member)).status_code == 202
     assert _state(database_url, video_id)[0]["instance_id"] == f"video-{video_id}-r2"
 
-    waiting = (await rerun_api.post("/api/v1/videos", headers=tenant.member, json={
+    waiting = (await api.post("/api/v1/videos", headers=tenant.member, json={
         "store_id": str(tenant.store_id), "filename": "w.mp4", "content_type": "video/mp4", "size_bytes": 9})).json()
-    r = await rerun_api.post(f"/api/v1/videos/{waiting['id']}/reanalyze", headers=tenant.member)
+    r = await api.post(f"/api/v1/videos/{waiting['id']}/reanalyze", headers=tenant.member)
     assert r.status_code == 409 and "awaiting upload" in r.json()["detail"]
 
 
 async def test_reanalyze_is_404_for_another_org_and_422_for_an_unknown_step(
-    rerun_api: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, database_url: str
+    api: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, database_url: str
 ) -> None:
-    video_id = await _finished_video(rerun_api, tenant, database_url)
-    foreign = await rerun_api.post(f"/api/v1/videos/{video_id}/reanalyze", headers=other_tenant.member)
+    video_id = await _finished_video(api, tenant, database_url)
+    foreign = await api.post(f"/api/v1/videos/{video_id}/reanalyze", headers=other_tenant.member)
     assert foreign.status_code == 404
-    assert (await rerun_api.post(f"/api/v1/videos/{uuid.uuid4()}/reanalyze", headers=tenant.member)).status_code == 404
-    bad = await rerun_api.post(f"/api/v1/videos/{video_id}/reanalyze", json={"from_step": "probe"},
+    assert (await api.post(f"/api/v1/videos/{uuid.uuid4()}/reanalyze", headers=tenant.member)).status_code == 404
+    bad = await api.post(f"/api/v1/videos/{video_id}/reanalyze", json={"from_step": "probe"},
                                headers=tenant.member)
     assert bad.status_code == 422
     video, steps = _state(database_url, video_id)

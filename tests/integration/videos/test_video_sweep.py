@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,26 +21,9 @@ from devhost.blobs import BlobTriggerRunner
 from devhost.discovery import discover
 from devhost.host import durable_client_args
 from devhost.runners import call_function
-from functions.http_api.app import create_app
 from shared import runtime
-from shared.bootstrap import build_container
-from shared.config import Settings
 from shared.video.uploads import UPLOAD_EXPIRED, UPLOAD_GRACE, expire_overdue_uploads
-from tests.integration.conftest import RecordingOrchestrations
 from tests.support import Tenant
-
-
-@pytest.fixture
-async def sweep_api(video_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    container = build_container(video_settings, orchestrations=RecordingOrchestrations())
-    await container.start()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(container)),
-                                     base_url="http://test") as client:
-            client.container = container  # type: ignore[attr-defined]
-            yield client
-    finally:
-        await container.stop()
 
 
 async def _register(api: httpx.AsyncClient, t: Tenant, *, age: timedelta, database_url: str) -> dict[str, Any]:
@@ -70,11 +52,11 @@ OVERDUE = timedelta(minutes=15) + UPLOAD_GRACE + timedelta(minutes=1)
 
 
 async def test_an_upload_that_never_arrived_fails_once_its_url_expired_and_the_grace_passed(
-    sweep_api: httpx.AsyncClient, tenant: Tenant, database_url: str
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str
 ) -> None:
-    c = sweep_api.container  # type: ignore[attr-defined]
-    late = await _register(sweep_api, tenant, age=OVERDUE, database_url=database_url)
-    in_grace = await _register(sweep_api, tenant, age=timedelta(minutes=20), database_url=database_url)
+    c = api.container  # type: ignore[attr-defined]
+    late = await _register(api, tenant, age=OVERDUE, database_url=database_url)
+    in_grace = await _register(api, tenant, age=timedelta(minutes=20), database_url=database_url)
 
     sweep = await expire_overdue_uploads(c.db, c.video_storage, c.orchestrations)
 
@@ -83,7 +65,7 @@ async def test_an_upload_that_never_arrived_fails_once_its_url_expired_and_the_g
     assert failed["status"] == "failed" and failed["failure_reason"] == UPLOAD_EXPIRED
     assert failed["finished_at"] is not None
     assert _video(database_url, in_grace["id"])["status"] == "awaiting_upload"  # its PUT may still be running
-    body = (await sweep_api.get(f"/api/v1/videos/{late['id']}", headers=tenant.member)).json()
+    body = (await api.get(f"/api/v1/videos/{late['id']}", headers=tenant.member)).json()
     assert body["status"] == "failed" and body["failure_reason"] == UPLOAD_EXPIRED
 
     again = await expire_overdue_uploads(c.db, c.video_storage, c.orchestrations)  # idempotent
@@ -93,10 +75,10 @@ async def test_an_upload_that_never_arrived_fails_once_its_url_expired_and_the_g
 
 
 async def test_staged_blocks_that_were_never_committed_are_no_upload(
-    sweep_api: httpx.AsyncClient, tenant: Tenant, database_url: str, blobs: BlobServiceClient
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str, blobs: BlobServiceClient
 ) -> None:
-    c = sweep_api.container  # type: ignore[attr-defined]
-    ticket = await _register(sweep_api, tenant, age=OVERDUE, database_url=database_url)
+    c = api.container  # type: ignore[attr-defined]
+    ticket = await _register(api, tenant, age=OVERDUE, database_url=database_url)
     blob = blobs.get_blob_client("videos", _blob_name(ticket["upload_url"]))
     await asyncio.to_thread(blob.stage_block, base64.b64encode(b"block-0").decode(), b"half a video")
     with pytest.raises(ResourceNotFoundError):
@@ -110,10 +92,10 @@ async def test_staged_blocks_that_were_never_committed_are_no_upload(
 
 
 async def test_an_overdue_video_whose_blob_is_there_is_started_instead(
-    sweep_api: httpx.AsyncClient, tenant: Tenant, database_url: str
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str
 ) -> None:
-    c = sweep_api.container  # type: ignore[attr-defined]
-    fresh = (await sweep_api.post("/api/v1/videos", headers=tenant.member, json={
+    c = api.container  # type: ignore[attr-defined]
+    fresh = (await api.post("/api/v1/videos", headers=tenant.member, json={
         "store_id": str(tenant.store_id), "filename": "late.mp4", "content_type": "video/mp4", "size_bytes": 4})).json()
     put = await asyncio.to_thread(httpx.put, fresh["upload_url"], content=b"data", headers=fresh["upload_headers"])
     assert put.status_code == 201, put.text  # uploaded in time, but its trigger never fired
@@ -131,10 +113,10 @@ async def test_an_overdue_video_whose_blob_is_there_is_started_instead(
 
 
 async def test_the_resume_timer_runs_the_sweep(
-    sweep_api: httpx.AsyncClient, tenant: Tenant, database_url: str
+    api: httpx.AsyncClient, tenant: Tenant, database_url: str
 ) -> None:
-    c = sweep_api.container  # type: ignore[attr-defined]
-    late = await _register(sweep_api, tenant, age=OVERDUE, database_url=database_url)
+    c = api.container  # type: ignore[attr-defined]
+    late = await _register(api, tenant, age=OVERDUE, database_url=database_url)
     timer = next(fn for fn in discover(function_app.app) if fn.name == "resume_video_analyses")
     runtime.install(c)
     await asyncio.to_thread(call_function, timer, object(), durable_client_args)
