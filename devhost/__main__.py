@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -44,6 +45,19 @@ def mint_local_token(data_dir: Path, email: str, ttl_seconds: int) -> str:
     return mint_token(secret=secret, user_id=local_user_id(email), email=email, ttl_seconds=ttl_seconds)
 
 
+def freeze_startup_heap() -> None:
+    """Leave the objects made at startup (modules, the app, its clients: ~245,000) out of every later collection.
+
+    Under load, objects of requests in flight survive into the oldest generation and trigger full collections,
+    and each walked this whole heap (all of function_app's imports) with the event loop stopped: cyclic GC was
+    ~30% of the main thread under sustained webhooks (py-spy --native: gc_collect_main). Frozen, those objects
+    are skipped; what remains is the requests' own objects. Frozen objects are never collected, so startup's
+    garbage is collected first.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -62,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         (data_dir / "token").write_text(token + "\n")
 
         def ready() -> None:
+            freeze_startup_heap()
             print(_banner(args.port, token, data_dir / "token"), flush=True)
 
         asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=ready,

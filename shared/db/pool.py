@@ -19,6 +19,10 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 # Supabase's transaction pooler (pgbouncer) cannot keep prepared statements across transactions.
 _CONNECT_KWARGS: dict[str, Any] = {"prepare_threshold": None, "row_factory": dict_row}
+# The async pool's connections are in autocommit: `as_user` and `as_service` still open a transaction
+# (conn.transaction() sends BEGIN and COMMIT either way), and `service_statement` can run a statement without
+# that BEGIN/COMMIT pair: one round trip instead of three.
+_ASYNC_CONNECT_KWARGS: dict[str, Any] = {**_CONNECT_KWARGS, "autocommit": True}
 
 
 async def _set_claims(conn: AsyncConnection[DictRow], claims: Mapping[str, Any]) -> None:
@@ -48,7 +52,7 @@ class Database:
                 self.url,
                 min_size=self._min_size,
                 max_size=self._max_size,
-                kwargs=_CONNECT_KWARGS,
+                kwargs=_ASYNC_CONNECT_KWARGS,
                 open=False,
                 name="api",
             )
@@ -84,6 +88,18 @@ class Database:
     async def as_service(self) -> AsyncIterator[AsyncConnection[DictRow]]:
         """A transaction as the table owner (RLS bypassed). System code only."""
         async with self._require_async().connection() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def service_statement(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A connection as the table owner (RLS bypassed) on which each statement commits on its own. System code.
+
+        For a write that is a single statement (the webhook intake's INSERT): one round trip, where a
+        transaction costs three. When `execute` returns, the statement is committed: psycopg waits for the
+        server's ReadyForQuery, which comes after the implicit commit, and a failed commit raises. Statements
+        that must succeed or fail together belong in `as_service`.
+        """
+        async with self._require_async().connection() as conn:
             yield conn
 
     async def ping(self) -> None:

@@ -1,6 +1,7 @@
 """The receiving side, per process: signing secrets and store lookups cached briefly, one INSERT, the outbox.
 
-A delivery costs one short transaction (INSERT … ON CONFLICT DO NOTHING RETURNING) and no queue call:
+A delivery costs one statement (INSERT … ON CONFLICT DO NOTHING RETURNING) in autocommit, so one round trip
+where a transaction's BEGIN and COMMIT would add two (`Database.service_statement`), and no queue call:
 secrets and the delivery's store are read once per `ttl` seconds, not per request (Key Vault is a network
 call; the local store decrypts a file). A signature that fails against cached secrets is checked again with
 freshly read ones (at most every `refresh_after` seconds per secret), so a rotated Shopify secret or a newly
@@ -81,8 +82,13 @@ class Intake:
             return self._woo.put(store_id, await inbox.find_woo_store(conn, store_id))
 
     async def accept(self, delivery: inbox.Delivery) -> inbox.Recorded:
-        """Record the delivery (one statement) and hand it to the outbox when it still needs queueing."""
-        async with self._db.as_service() as conn:
+        """Record the delivery (one statement) and hand it to the outbox when it still needs queueing.
+
+        Autocommit: when `record` returns, the row is committed, so the 2xx that follows never acknowledges
+        a delivery that could still be rolled back. (A redelivery's second statement, a read, needs no
+        transaction either: a row deleted in between is a LookupError, as before.)
+        """
+        async with self._db.service_statement() as conn:
             recorded = await inbox.record(conn, delivery)
         if recorded.needs_enqueue:
             self.outbox.put(recorded.id)
