@@ -32,11 +32,8 @@ from shared.advice.recommendations import SPARES, run_for_store
 from shared.advice.templates import TemplatePhraser
 from shared.bootstrap import Container, build_container
 from shared.config import Settings
-from shared.secrets.local import LocalEncryptedSecretStore
-from shared.stores.connections import credentials_secret_name
-from tests.support import Tenant, build_tenant
-
-TOKEN = "shpat_fake_advisor"
+from tests.fake_stores import SHOPIFY_TOKEN, connect_fake_store, run_full_sync
+from tests.support import Tenant
 
 
 @dataclass
@@ -58,45 +55,24 @@ def legacy_id_of(external_id: str) -> int:
     return parse_gid(external_id, "Product")
 
 
-def _connect(database_url: str, settings: Settings, api_base_url: str) -> Tenant:
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        t = build_tenant(conn, f"advisor-{uuid.uuid4().hex[:6]}")
-        for table in ("orders", "customers", "products"):
-            conn.execute(f"delete from {table} where store_id = %s", (t.store_id,))
-        conn.execute(
-            "update stores set shop_domain = 'fake-shop.myshopify.com', api_base_url = %s, "
-            "credentials_secret = %s, timezone = 'America/New_York', currency = 'USD' where id = %s",
-            (api_base_url, credentials_secret_name(t.store_id), t.store_id),
-        )
-    LocalEncryptedSecretStore(settings.local_secrets_path, settings.local_secrets_key.get_secret_value()).set(
-        credentials_secret_name(t.store_id), json.dumps({"access_token": TOKEN})
-    )
-    return t
-
-
 @pytest.fixture(scope="module")
 def synced(database_url: str, settings: Settings) -> Synced:
     as_of = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     model = generate_store(CatalogConfig(seed=11, products=30, customers=150, orders=1800, days=200, as_of=as_of))
     fake = serve_in_thread(
         create_fake_shopify(
-            model, access_token=TOKEN, throttle=ThrottleConfig(max_available=20_000, restore_rate=5_000)
+            model, access_token=SHOPIFY_TOKEN, throttle=ThrottleConfig(max_available=20_000, restore_rate=5_000)
         )
     )
     try:
         with LocalDurableEngine(function_app.app) as engine:
             runtime.install(build_container(settings, orchestrations=engine.client))
-            tenant = _connect(database_url, settings, fake.base_url)
-            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-                job = conn.execute(
-                    "select id, instance_id from app.create_sync_job(%s, 'full', null)", (tenant.store_id,)
-                ).fetchone()
-            asyncio.run(engine.client.start("store_sync", {"job_id": str(job["id"])}, job["instance_id"]))
-            engine.client.wait_for_completion(job["instance_id"], timeout=300)
+            tenant = connect_fake_store(database_url, settings, "shopify", fake.base_url, label="advisor",
+                                        timezone="America/New_York", currency="USD")
+            row = run_full_sync(database_url, engine, tenant.store_id)
     finally:
         fake.stop()
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        row = conn.execute("select * from sync_jobs where id = %s", (job["id"],)).fetchone()
         ids = {
             legacy_id_of(r["external_id"]): r["id"]
             for r in conn.execute(

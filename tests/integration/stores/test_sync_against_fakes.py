@@ -5,8 +5,6 @@ Counts and sums in the database must equal the fake store's own model.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -25,12 +23,7 @@ from devhost.servers import serve_in_thread
 from shared import runtime
 from shared.bootstrap import build_container
 from shared.config import Settings
-from shared.secrets.local import LocalEncryptedSecretStore
-from shared.stores.connections import credentials_secret_name
-from tests.support import build_tenant
-
-TOKEN = "shpat_fake_integration"
-KEY, SECRET = "ck_fake_integration", "cs_fake_integration"
+from tests.fake_stores import SHOPIFY_TOKEN, WOO_KEY, WOO_SECRET, connect_fake_store, run_full_sync
 
 
 @pytest.fixture(scope="module")
@@ -43,33 +36,6 @@ def engine(settings: Settings) -> Iterator[LocalDurableEngine]:
     with LocalDurableEngine(function_app.app) as e:
         runtime.install(build_container(settings, orchestrations=e.client))
         yield e
-
-
-def _connect(database_url: str, settings: Settings, platform: str, api_base_url: str) -> uuid.UUID:
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        t = build_tenant(conn, f"fake-{uuid.uuid4().hex[:6]}")
-        for table in ("orders", "customers", "products"):
-            conn.execute(f"delete from {table} where store_id = %s", (t.store_id,))
-        conn.execute(
-            "update stores set platform = %s, shop_domain = %s, base_url = %s, api_base_url = %s, "
-            "credentials_secret = %s where id = %s",
-            (platform, "fake-shop.myshopify.com" if platform == "shopify" else None,
-             "https://woo.example.com" if platform == "woocommerce" else None, api_base_url,
-             credentials_secret_name(t.store_id), t.store_id))
-    credentials = {"access_token": TOKEN} if platform == "shopify" else {"consumer_key": KEY, "consumer_secret": SECRET}
-    LocalEncryptedSecretStore(settings.local_secrets_path, settings.local_secrets_key.get_secret_value()).set(
-        credentials_secret_name(t.store_id), json.dumps(credentials))
-    return t.store_id
-
-
-def _run_sync(database_url: str, engine: LocalDurableEngine, store_id: uuid.UUID) -> dict[str, Any]:
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        job = conn.execute("select id, instance_id from app.create_sync_job(%s, 'full', null)", (store_id,)).fetchone()
-    asyncio.run(engine.client.start("store_sync", {"job_id": str(job["id"])}, job["instance_id"]))
-    engine.client.wait_for_completion(job["instance_id"], timeout=120)
-    with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        row: dict[str, Any] = conn.execute("select * from sync_jobs where id = %s", (job["id"],)).fetchone()
-    return row
 
 
 def _database_figures(database_url: str, store_id: uuid.UUID) -> dict[str, Any]:
@@ -103,11 +69,11 @@ def _model_figures(model: StoreModel, visible: Callable[[Order], bool]) -> dict[
 
 def test_a_shopify_full_sync_equals_the_stores_own_figures(database_url: str, settings: Settings,
                                                            engine: LocalDurableEngine, model: StoreModel) -> None:
-    fake = serve_in_thread(create_fake_shopify(model, access_token=TOKEN,
+    fake = serve_in_thread(create_fake_shopify(model, access_token=SHOPIFY_TOKEN,
                                                throttle=ThrottleConfig(max_available=20_000, restore_rate=5_000)))
     try:
-        store_id = _connect(database_url, settings, "shopify", fake.base_url)
-        job = _run_sync(database_url, engine, store_id)
+        store_id = connect_fake_store(database_url, settings, "shopify", fake.base_url).store_id
+        job = run_full_sync(database_url, engine, store_id, timeout=120)
     finally:
         fake.stop()
     assert job["status"] == "succeeded", job["errors"]
@@ -117,10 +83,10 @@ def test_a_shopify_full_sync_equals_the_stores_own_figures(database_url: str, se
 
 def test_a_woocommerce_full_sync_equals_the_stores_own_figures(database_url: str, settings: Settings,
                                                                engine: LocalDurableEngine, model: StoreModel) -> None:
-    fake = serve_in_thread(create_fake_woocommerce(model, consumer_key=KEY, consumer_secret=SECRET))
+    fake = serve_in_thread(create_fake_woocommerce(model, consumer_key=WOO_KEY, consumer_secret=WOO_SECRET))
     try:
-        store_id = _connect(database_url, settings, "woocommerce", fake.base_url)
-        job = _run_sync(database_url, engine, store_id)
+        store_id = connect_fake_store(database_url, settings, "woocommerce", fake.base_url).store_id
+        job = run_full_sync(database_url, engine, store_id, timeout=120)
     finally:
         fake.stop()
     assert job["status"] == "succeeded", job["errors"]
