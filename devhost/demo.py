@@ -50,8 +50,11 @@ def start_demo_platforms(stack: ExitStack) -> list[DemoPlatform]:
     shopify = serve_in_thread(create_fake_shopify(model, access_token=DEMO_SHOPIFY_TOKEN,
                                                   throttle=ThrottleConfig(max_available=10_000, restore_rate=1_000)))
     stack.callback(shopify.stop)
-    woo = serve_in_thread(create_fake_woocommerce(model, consumer_key=DEMO_WOO_KEY,
-                                                  consumer_secret=DEMO_WOO_SECRET))
+    # The WooCommerce shop sells in several currencies through WooPayments: its orders in another currency carry
+    # their exchange rate, except one in ten booked before WooPayments (the summary reports those as unconverted).
+    foreign = [o.id for o in model.orders if o.presentment_currency != model.shop.currency]
+    woo = serve_in_thread(create_fake_woocommerce(model, consumer_key=DEMO_WOO_KEY, consumer_secret=DEMO_WOO_SECRET,
+                                                  multi_currency=True, rateless_orders=frozenset(foreign[::10])))
     stack.callback(woo.stop)
     domain = model.shop.domain if "." in model.shop.domain else f"{model.shop.domain}.myshopify.com"
     woo_site = "https://demo-woo.example.com"

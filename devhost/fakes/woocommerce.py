@@ -38,17 +38,19 @@ def create_fake_woocommerce(
     consumer_secret: str,
     faults: FaultConfig | None = None,
     multi_currency: bool = False,
+    rateless_orders: frozenset[int] = frozenset(),
     site_url: str | None = None,
 ) -> FastAPI:
     """The fake as an ASGI app; `app.state.stats` is a live `ApiStats`.
 
-    `multi_currency=True` books foreign-currency orders in the buyer's currency, as
-    multi-currency plugins do; by default every order is in the store currency.
+    `multi_currency=True` books foreign-currency orders in the buyer's currency, as WooPayments'
+    multi-currency does, with its exchange-rate meta, except on the orders in `rateless_orders` (as other
+    currency plugins, which keep no rate); by default every order is in the store currency.
     """
     fault_config = faults or FaultConfig()
     stats = ApiStats()
     site = site_url or f"https://{store.shop.domain}.example"
-    renderer = WooRenderer(store, site, multi_currency=multi_currency)
+    renderer = WooRenderer(store, site, multi_currency=multi_currency, rateless_orders=rateless_orders)
     woo = WooApi(store, renderer, site, stats, (consumer_key, consumer_secret))
     app = FastAPI(title="Fake WooCommerce REST API", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.stats = stats

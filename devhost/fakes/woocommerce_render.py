@@ -61,8 +61,10 @@ def customer_role(customer: Customer) -> str:
 
 
 class WooRenderer:
-    def __init__(self, store: StoreModel, site_url: str, *, multi_currency: bool) -> None:
+    def __init__(self, store: StoreModel, site_url: str, *, multi_currency: bool,
+                 rateless_orders: frozenset[int] = frozenset()) -> None:
         self._store, self._site, self._multi = store, site_url, multi_currency
+        self._rateless = rateless_orders
         self._zone = store.shop.zone
         self._types = sorted({p.product_type for p in store.products})
         self._units_sold: Counter[int] = Counter()
@@ -165,6 +167,17 @@ class WooRenderer:
         if self._multi:
             return order.presentment_currency, lambda cents: money(order.to_presentment(cents))
         return self._store.shop.currency, money
+
+    def currency_meta(self, order: Order) -> list[dict[str, Any]]:
+        """WooPayments' multi-currency meta on an order in another currency: the shop's currency and the rate
+        the order was priced at (order-currency units per shop unit, a float as WooPayments stores it).
+        Orders in `rateless_orders` have none, as with currency plugins that keep no rate."""
+        if not self._multi or order.presentment_currency == self._store.shop.currency or order.id in self._rateless:
+            return []
+        return [{"id": 7_100_000 + order.id, "key": "_wcpay_multi_currency_order_exchange_rate",
+                 "value": float(order.exchange_rate)},
+                {"id": 7_200_000 + order.id, "key": "_wcpay_multi_currency_order_default_currency",
+                 "value": self._store.shop.currency}]
 
     def line_item(self, order: Order, line: LineItem, fmt: Callable[[int], str]) -> dict[str, Any]:
         variant = None if line.variant_id is None else self._store.variant(line.variant_id)

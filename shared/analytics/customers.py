@@ -312,7 +312,7 @@ class CustomersAnalyticsPublic(BaseModel):
 # after line discounts; and the refund line subtotals of those orders refunded up to as-of.
 _BASE = """
 with s as (
-  select st.id, st.platform, st.timezone,
+  select st.id, st.platform, st.timezone, st.currency,
          ((%(as_of)s::date + 1)::timestamp at time zone st.timezone) as until
   from stores st where st.id = %(store)s
 ), keyed as (
@@ -321,7 +321,7 @@ with s as (
   from s
   join orders o on o.store_id = s.id
   left join customers c on c.id = o.customer_id
-  where app.order_counts(s.platform, o.status, o.test) and o.placed_at < s.until
+  where app.order_counts(s.platform, o.status, o.test, o.currency, s.currency) and o.placed_at < s.until
     and coalesce(o.customer_external_id, c.external_id) is not null
 ), sales as (
   select k.customer_key, k.day,

@@ -3,7 +3,8 @@
 The pure pieces (stock-out date and reorder quantity here; stock-out correction, demand classification and
 the model fit in `forecast_models`) have no I/O; `forecast` gathers the product's daily units with the same
 counting rule and shop-local days as the other analytics (`app.order_counts`, orders dated on their placing
-day) and calls them.
+day) and calls them. Demand is units, so it also counts the orders the money figures leave out for want of an
+exchange rate (docs/metrics.md "Currencies").
 
 Models come from statsforecast, one per Syntetos-Boylan class (`forecast_models.MODEL_BY_CATEGORY`): AutoETS with
 a weekly season for regular demand, ADIDA for intermittent and lumpy demand, with an 80 % interval. The choice

@@ -46,12 +46,19 @@ class SummaryMetrics(BaseModel):
     returning_customers: int
 
 
+class UnconvertedOrders(BaseModel):
+    orders: int = Field(description="counting orders placed in the period in another currency than the shop's, "
+                                    "with no exchange rate to convert them: left out of every figure")
+    currencies: list[str] = Field(description="their currencies (ISO 4217)")
+
+
 class PeriodPublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     date_from: date = Field(alias="from")
     date_to: date = Field(alias="to")
     metrics: SummaryMetrics
+    unconverted: UnconvertedOrders
 
 
 class SummaryPublic(BaseModel):
@@ -205,6 +212,31 @@ group by p.cur
 """
 
 
+# Counting orders whose amounts are not in the shop's currency (docs/metrics.md "Currencies"), per period. The
+# currency and zone are parameters, not the joined columns: the two ranges on the currency and the one on
+# placed_at then reach those orders alone through orders_store_currency_idx (with the joined columns the
+# planner reads every order of the periods).
+_UNCONVERTED = """
+select (o.placed_at at time zone s.timezone)::date >= %(f)s as cur, count(*)::integer as orders,
+       array_agg(distinct o.currency::text) as currencies
+from stores s
+join orders o on o.store_id = s.id and (o.currency < %(c)s::bpchar or o.currency > %(c)s::bpchar)
+  and o.placed_at >= (%(pf)s::timestamp at time zone %(tz)s::text)
+  and o.placed_at < ((%(t)s::date + 1)::timestamp at time zone %(tz)s::text)
+where s.id = %(s)s and s.currency = %(c)s::bpchar and app.order_counts(s.platform, o.status, o.test)
+group by 1
+"""
+
+
+async def _unconverted(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date, date_to: date,
+                       prev_from: date) -> dict[bool, UnconvertedOrders]:
+    cur = await conn.execute(_UNCONVERTED, {"s": store.id, "c": store.currency, "tz": store.timezone,
+                                            "f": date_from, "t": date_to, "pf": prev_from})
+    found = {bool(r["cur"]): UnconvertedOrders(orders=r["orders"], currencies=sorted(r["currencies"]))
+             for r in await cur.fetchall()}
+    return {p: found.get(p, UnconvertedOrders(orders=0, currencies=[])) for p in (True, False)}
+
+
 async def _both_periods(conn: AsyncConnection[DictRow], store: StoreContext, date_from: date, date_to: date,
                         prev_from: date, prev_to: date) -> tuple[Totals, Totals]:
     await ensure_current(conn, store)
@@ -220,8 +252,9 @@ async def _both_periods(conn: AsyncConnection[DictRow], store: StoreContext, dat
     return out[True], out[False]
 
 
-def _period(date_from: date, date_to: date, metrics: SummaryMetrics) -> PeriodPublic:
-    return PeriodPublic.model_validate({"from": date_from, "to": date_to, "metrics": metrics})
+def _period(date_from: date, date_to: date, metrics: SummaryMetrics, unconverted: UnconvertedOrders) -> PeriodPublic:
+    return PeriodPublic.model_validate({"from": date_from, "to": date_to, "metrics": metrics,
+                                        "unconverted": unconverted})
 
 
 async def summary(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, date_from: date,
@@ -232,10 +265,11 @@ async def summary(conn: AsyncConnection[DictRow], *, store_id: uuid.UUID, date_f
     length = timedelta(days=(date_to - date_from).days + 1)
     prev_from, prev_to = date_from - length, date_from - timedelta(days=1)
     current, previous = await _both_periods(conn, store, date_from, date_to, prev_from, prev_to)
+    unconverted = await _unconverted(conn, store, date_from, date_to, prev_from)
     return SummaryPublic(
         store_id=store.id, currency=store.currency, timezone=store.timezone,
-        period=_period(date_from, date_to, _metrics_of(current, store.currency)),
-        previous_period=_period(prev_from, prev_to, _metrics_of(previous, store.currency)),
+        period=_period(date_from, date_to, _metrics_of(current, store.currency), unconverted[True]),
+        previous_period=_period(prev_from, prev_to, _metrics_of(previous, store.currency), unconverted[False]),
         change={k: m.change_pct(current[k], previous[k]) for k in SummaryMetrics.model_fields},
         as_of=store.as_of, syncs=store.syncs,
     )

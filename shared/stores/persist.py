@@ -153,21 +153,22 @@ def upsert_orders(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.U
         ("external_id", "text"), ("name", "text"), ("customer_external_id", "text"), ("placed_at", "timestamptz"),
         ("processed_at", "timestamptz"), ("updated_at_platform", "timestamptz"), ("cancelled_at", "timestamptz"),
         ("closed_at", "timestamptz"), ("test", "boolean"), ("status", "text"), ("financial_status", "text"),
-        ("currency", "text"), ("presentment_currency", "text"), ("subtotal", "numeric"),
-        ("total_discounts", "numeric"), ("total_shipping", "numeric"), ("total_tax", "numeric"),
-        ("total_price", "numeric"), ("total_fees", "numeric")],
+        ("currency", "text"), ("presentment_currency", "text"), ("exchange_rate", "numeric"),
+        ("subtotal", "numeric"), ("total_discounts", "numeric"), ("total_shipping", "numeric"),
+        ("total_tax", "numeric"), ("total_price", "numeric"), ("total_fees", "numeric")],
         ((o.external_id, o.name, o.customer_external_id, o.placed_at, o.processed_at, o.updated_at,
           o.cancelled_at, o.closed_at, o.test, o.status, o.financial_status, o.currency, o.presentment_currency,
-          o.subtotal, o.total_discounts, o.total_shipping, o.total_tax, o.total_price, o.total_fees)
+          o.exchange_rate, o.subtotal, o.total_discounts, o.total_shipping, o.total_tax, o.total_price,
+          o.total_fees)
          for o in orders))
     cols = ["org_id", "store_id", "external_id", "name", "customer_id", "customer_external_id", "placed_at",
             "processed_at", "updated_at_platform", "cancelled_at", "closed_at", "test", "status",
-            "financial_status", "currency", "presentment_currency", "subtotal", "total_discounts",
+            "financial_status", "currency", "presentment_currency", "exchange_rate", "subtotal", "total_discounts",
             "total_shipping", "total_tax", "total_price", "total_fees"]
     select = ("select %(org_id)s, %(store_id)s, t.external_id, t.name, c.id, t.customer_external_id, t.placed_at, "
               "t.processed_at, t.updated_at_platform, t.cancelled_at, t.closed_at, t.test, t.status, "
-              "t.financial_status, t.currency, t.presentment_currency, t.subtotal, t.total_discounts, "
-              "t.total_shipping, t.total_tax, t.total_price, t.total_fees")
+              "t.financial_status, t.currency, t.presentment_currency, t.exchange_rate, t.subtotal, "
+              "t.total_discounts, t.total_shipping, t.total_tax, t.total_price, t.total_fees")
     source = sql.SQL("{} left join customers c on c.store_id = %(store_id)s "
                      "and c.external_id = t.customer_external_id").format(staged)
     written = _upsert(conn, target="orders", source=source, columns=cols, select=select,

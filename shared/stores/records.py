@@ -1,8 +1,9 @@
 """Platform-neutral records that the Shopify and WooCommerce clients produce and the sync stores.
 
-Amounts are Decimal in the shop's currency (Shopify shopMoney; WooCommerce's order currency is the
-shop's). Timestamps are tz-aware UTC. External ids are the platform's own (Shopify GIDs, Woo ids as
-strings). Statuses are normalised as documented on each field.
+Amounts are Decimal in the order's `currency`: the shop's (Shopify shopMoney; a WooCommerce order in the
+shop's currency, or converted with its WooPayments exchange rate), else the order's own. Timestamps are
+tz-aware UTC. External ids are the platform's own (Shopify GIDs, Woo ids as strings). Statuses are
+normalised as documented on each field.
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ class RefundRecord:
 class OrderRecord:
     external_id: str
     placed_at: datetime  # Shopify createdAt; Woo date_created_gmt
-    # The currency the amounts below are in: Shopify the shop's (shopMoney); Woo the order's own, which a
-    # multi-currency plugin can make differ from the shop's: never summed with the rest without converting.
+    # The currency the amounts below are in: Shopify the shop's (shopMoney); Woo the shop's when the order is
+    # in it or says how to convert (WooPayments), else the order's own, which a multi-currency plugin can
+    # make differ from the shop's: never summed with the rest (the analytics leave such orders out).
     currency: str
     name: str | None = None
     customer_external_id: str | None = None  # None for guest orders
@@ -115,7 +117,8 @@ class OrderRecord:
     test: bool = False
     status: str | None = None  # Woo: its order status; Shopify: "cancelled" | "closed" | "open"
     financial_status: str | None = None  # lowercase, e.g. "paid", "partially_refunded"
-    presentment_currency: str | None = None
+    presentment_currency: str | None = None  # the currency the buyer paid in
+    exchange_rate: Decimal | None = None  # shop units per presentment unit, when the amounts were converted
     # Line items after discounts, before shipping and tax. Shopify: subtotalPriceSet (after line and
     # order-level discounts). Woo: the sum of line totals (Woo spreads every coupon over the lines).
     subtotal: Decimal = Decimal(0)

@@ -1,8 +1,8 @@
 """The linked products before and after a video: units, net sales, views and conversion in equal windows.
 
 Counting rules are those of shared/analytics (SPEC "Rules for the corners"): only orders for which
-`app.order_counts` holds; per product net sales = line value after line discounts minus that product's
-returns, returns dated on the refund. Views are `product_view` events; conversion = orders with the
+`app.order_counts` holds, in the shop's currency; per product net sales = line value after line discounts
+minus that product's returns, returns dated on the refund. Views are `product_view` events; conversion = orders with the
 product ÷ sessions that viewed it (null without views). Windows are WINDOW_DAYS long on either side of
 the video's creation; the one after is clipped at `as_of` while it is still running (`days_observed`).
 """
@@ -44,12 +44,12 @@ class ProductImpact(BaseModel):
 
 _SQL = """
 with s as (
-  select st.id, st.platform from stores st where st.id = %(store)s
+  select st.id, st.platform, st.currency from stores st where st.id = %(store)s
 ), sold as (
   select ol.product_id, o.placed_at >= %(pivot)s as after, sum(ol.quantity) as units, count(distinct o.id) as orders,
          sum(ol.unit_price * ol.quantity - ol.line_discount) as sales
   from s join orders o on o.store_id = s.id join order_lines ol on ol.order_id = o.id
-  where ol.product_id = any(%(products)s) and app.order_counts(s.platform, o.status, o.test)
+  where ol.product_id = any(%(products)s) and app.order_counts(s.platform, o.status, o.test, o.currency, s.currency)
     and o.placed_at >= %(lo)s and o.placed_at < %(hi)s
   group by 1, 2
 ), returned as (
@@ -58,7 +58,7 @@ with s as (
   join refund_lines rl on rl.refund_id = r.id
   join order_lines ol on ol.id = coalesce(rl.order_line_id, (
     select x.id from order_lines x where x.store_id = rl.store_id and x.external_id = rl.line_external_id))
-  where ol.product_id = any(%(products)s) and app.order_counts(s.platform, o.status, o.test)
+  where ol.product_id = any(%(products)s) and app.order_counts(s.platform, o.status, o.test, o.currency, s.currency)
     and r.refunded_at >= %(lo)s and r.refunded_at < %(hi)s
   group by 1, 2
 ), viewed as (

@@ -8,9 +8,10 @@ lines with negative totals. Everything is normalised here, once.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from shared.stores.platform import PlatformError
@@ -184,19 +185,81 @@ def customer_record(raw: Json) -> CustomerRecord:
     )
 
 
+# -- the shop's currency --------------------------------------------------------------------------------------
+
+# WooPayments' multi-currency keeps on every order paid in another currency the shop's currency at checkout and
+# the rate it priced the order with (order-currency units per shop unit); when Stripe settled the payment, also
+# the rate Stripe applied (shop units per order-currency unit). Other multi-currency plugins keep no rate we
+# can read: their orders stay in their own currency and the analytics leave them out (docs/metrics.md).
+_SHOP_CURRENCY_KEY = "_wcpay_multi_currency_order_default_currency"
+_ORDER_RATE_KEY = "_wcpay_multi_currency_order_exchange_rate"
+_STRIPE_RATE_KEY = "_wcpay_multi_currency_stripe_exchange_rate"
+
+Convert = Callable[[Decimal], Decimal]
+
+
+def _unchanged(amount: Decimal) -> Decimal:
+    return amount
+
+
+@dataclass(frozen=True, slots=True)
+class ShopConversion:
+    """How an order's amounts become amounts in the shop's currency."""
+
+    currency: str  # the shop's currency
+    rate: Decimal  # shop units per unit of the order's currency (what is stored beside the order)
+    convert: Convert  # one amount, rounded half-up (away from zero) to the cent
+
+
+def shop_conversion(raw: Json) -> ShopConversion | None:
+    """The conversion WooCommerce Analytics applies with WooPayments: the Stripe rate when the order has one,
+    otherwise 1 ÷ the order's rate, each amount rounded to the cent. None when the order is in the shop's
+    currency, or when no usable rate is known (an unreadable Stripe rate is not replaced by the other one:
+    the two are not on the same basis, so WooPayments does not fall back either)."""
+    meta = {m.get("key"): m.get("value") for m in raw.get("meta_data") or ()}
+    shop = str(meta.get(_SHOP_CURRENCY_KEY) or "").upper()
+    if len(shop) != 3 or shop == str(raw.get("currency") or "").upper():
+        return None
+    if meta.get(_STRIPE_RATE_KEY) not in (None, ""):
+        stripe = _positive_rate(meta[_STRIPE_RATE_KEY])
+        if stripe is None:
+            return None
+        return ShopConversion(shop, stripe, lambda amount: (amount * stripe).quantize(_CENT, ROUND_HALF_UP))
+    priced = _positive_rate(meta.get(_ORDER_RATE_KEY))
+    if priced is None:
+        return None
+    return ShopConversion(shop, Decimal(1) / priced,
+                          lambda amount: (amount / priced).quantize(_CENT, ROUND_HALF_UP))
+
+
+def _positive_rate(value: Any) -> Decimal | None:
+    """A rate as WooPayments stores it (a float, or its string in post meta); None unless finite and > 0."""
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return rate if rate.is_finite() and rate > 0 else None
+
+
 # -- orders ---------------------------------------------------------------------------------------------------
 
 
 def order_record(raw: Json, refunds: Sequence[Json]) -> OrderRecord:
-    lines = tuple(order_line(li) for li in raw.get("line_items") or ())
+    """An order with its refunds, amounts in the shop's currency when the order says how to convert them
+    (`shop_conversion`: every amount Woo reports is converted and rounded before the rules below apply);
+    otherwise in the order's own currency, which `currency` then names."""
+    conversion = shop_conversion(raw)
+    fx = conversion.convert if conversion else _unchanged
+    lines = tuple(order_line(li, fx) for li in raw.get("line_items") or ())
     placed = gmt(raw.get("date_created_gmt"))
     if placed is None:
         raise PlatformError(f"order {raw.get('id')} has no date_created_gmt")
-    mapped_refunds = tuple(refund_record(r, raw) for r in refunds)
+    mapped_refunds = tuple(refund_record(r, raw, fx) for r in refunds)
     return OrderRecord(
         external_id=str(raw["id"]),
         placed_at=placed,
-        currency=str(raw.get("currency") or ""),
+        currency=conversion.currency if conversion else str(raw.get("currency") or ""),
+        exchange_rate=conversion.rate if conversion else None,
         name=f"#{raw['number']}" if raw.get("number") else None,
         customer_external_id=_ref(raw.get("customer_id")),
         processed_at=gmt(raw.get("date_paid_gmt")),
@@ -208,20 +271,20 @@ def order_record(raw: Json, refunds: Sequence[Json]) -> OrderRecord:
         financial_status=_financial_status(raw, mapped_refunds),
         presentment_currency=_text(raw.get("currency")),
         # Woo allocates every coupon to lines, so "after line discounts" is the sum of line totals.
-        subtotal=sum((money(li.get("total")) for li in raw.get("line_items") or ()), Decimal(0)),
+        subtotal=sum((fx(money(li.get("total"))) for li in raw.get("line_items") or ()), Decimal(0)),
         # The lines' discounts rather than Woo's discount_total, so order and lines agree to the cent
         # even where a unit price was rounded (see order_line).
         total_discounts=sum((line.line_discount for line in lines), Decimal(0)),
-        total_shipping=money(raw.get("shipping_total")),
-        total_tax=money(raw.get("total_tax")),
-        total_price=money(raw.get("total")),
-        total_fees=sum((money(fee.get("total")) for fee in raw.get("fee_lines") or ()), Decimal(0)),
+        total_shipping=fx(money(raw.get("shipping_total"))),
+        total_tax=fx(money(raw.get("total_tax"))),
+        total_price=fx(money(raw.get("total"))),
+        total_fees=sum((fx(money(fee.get("total"))) for fee in raw.get("fee_lines") or ()), Decimal(0)),
         lines=lines,
         refunds=mapped_refunds,
     )
 
 
-def order_line(raw: Json) -> OrderLineRecord:
+def order_line(raw: Json, fx: Convert = _unchanged) -> OrderLineRecord:
     """Unit price from `subtotal` (pre-discount); the discount is whatever the coupons took off the line.
 
     subtotal/quantity need not be whole cents (tax-inclusive prices): the unit price is rounded
@@ -229,7 +292,7 @@ def order_line(raw: Json) -> OrderLineRecord:
     Woo's line total (net sales stay exact; gross moves by under a cent a unit).
     """
     quantity = int(raw.get("quantity") or 0)
-    subtotal, total = money(raw.get("subtotal")), money(raw.get("total"))
+    subtotal, total = fx(money(raw.get("subtotal"))), fx(money(raw.get("total")))
     unit = (subtotal / quantity).quantize(_CENT, rounding=ROUND_CEILING) if quantity else subtotal
     gross = unit * quantity if quantity else subtotal
     product_id = _ref(raw.get("product_id"))
@@ -262,18 +325,18 @@ def _financial_status(raw: Json, refunds: Sequence[RefundRecord]) -> str | None:
     return "pending" if raw.get("status") in ("pending", "on-hold") else None
 
 
-def refund_record(raw: Json, order: Json) -> RefundRecord:
+def refund_record(raw: Json, order: Json, fx: Convert = _unchanged) -> RefundRecord:
     """A refund from `/orders/{id}/refunds`: Woo stores its lines negative; records are positive."""
     refunded_at = gmt(raw.get("date_created_gmt"))
     if refunded_at is None:
         raise PlatformError(f"refund {raw.get('id')} has no date_created_gmt")
-    lines = tuple(_refund_line(li, order) for li in raw.get("line_items") or ())
-    shipping = sum((abs(money(s.get("total"))) for s in raw.get("shipping_lines") or ()), Decimal(0))
-    shipping_tax = sum((abs(money(s.get("total_tax"))) for s in raw.get("shipping_lines") or ()), Decimal(0))
+    lines = tuple(_refund_line(li, order, fx) for li in raw.get("line_items") or ())
+    shipping = sum((abs(fx(money(s.get("total")))) for s in raw.get("shipping_lines") or ()), Decimal(0))
+    shipping_tax = sum((abs(fx(money(s.get("total_tax")))) for s in raw.get("shipping_lines") or ()), Decimal(0))
     return RefundRecord(
         external_id=str(raw["id"]),
         refunded_at=refunded_at,
-        total=abs(money(raw.get("amount"))),
+        total=abs(fx(money(raw.get("amount")))),
         shipping=shipping,
         tax=sum((line.tax for line in lines), shipping_tax),
         note=_text(raw.get("reason")),
@@ -281,13 +344,13 @@ def refund_record(raw: Json, order: Json) -> RefundRecord:
     )
 
 
-def _refund_line(raw: Json, order: Json) -> RefundLineRecord:
+def _refund_line(raw: Json, order: Json, fx: Convert) -> RefundLineRecord:
     return RefundLineRecord(
         line_external_id=_refunded_line_id(raw, order),
         quantity=abs(int(raw.get("quantity") or 0)),
         # The refund line's total is the refunded value after the line's discounts (SPEC: returns).
-        subtotal=abs(money(raw.get("total"))),
-        tax=abs(money(raw.get("total_tax"))),
+        subtotal=abs(fx(money(raw.get("total")))),
+        tax=abs(fx(money(raw.get("total_tax")))),
     )
 
 

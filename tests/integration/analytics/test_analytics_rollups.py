@@ -320,6 +320,39 @@ def test_a_store_never_built_is_built_whole_by_the_pending_refresh(database_url:
         assert _snapshot(conn, store) == incremental
 
 
+def test_a_customer_renamed_and_orders_changing_currency_are_refreshed_exactly(database_url: str) -> None:
+    """A customer row's external id keys the orders that carry only its id; an order whose currency stops or
+    starts being the shop's leaves or enters every figure, its refunds too (docs/metrics.md "Currencies")."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        t = build_tenant(conn, f"ro{uuid.uuid4().hex[:6]}")
+        store = _seed(conn, t, "woocommerce", "Europe/Berlin", 120, 5)
+        refresh_store_metrics(conn, store)
+        keyed_by_row = conn.execute(
+            "select c.id from customers c join orders o on o.customer_id = c.id "
+            "where c.store_id = %s and o.customer_external_id is null limit 1", (store,)).fetchone()
+        conn.execute("update customers set external_id = 'renamed' where id = %s", (keyed_by_row["id"],))
+        assert _queued(conn, store)[1] == 2  # the old key and the new one
+        _assert_incremental_equals_rebuild(conn, store)
+        assert conn.execute("select count(*) as n from daily_customer_orders where store_id = %s "
+                            "and customer_key = 'renamed'", (store,)).fetchone()["n"] > 0
+
+        refunded = conn.execute("select order_id from refunds where store_id = %s order by external_id limit 2",
+                                (store,)).fetchall()
+        orders_before = conn.execute("select sum(orders) as n from daily_store_metrics where store_id = %s",
+                                     (store,)).fetchone()["n"]
+        conn.execute("update orders set currency = 'EUR' where id = any(%s)", ([r["order_id"] for r in refunded],))
+        _assert_incremental_equals_rebuild(conn, store)
+        counting = conn.execute(
+            "select count(*) as n from orders o join stores s on s.id = o.store_id where o.id = any(%s) "
+            "and app.order_counts(s.platform, o.status, o.test)", ([r["order_id"] for r in refunded],)).fetchone()
+        assert conn.execute("select sum(orders) as n from daily_store_metrics where store_id = %s",
+                            (store,)).fetchone()["n"] == orders_before - counting["n"]
+        conn.execute("update orders set currency = 'USD' where id = any(%s)", ([r["order_id"] for r in refunded],))
+        _assert_incremental_equals_rebuild(conn, store)
+        assert conn.execute("select sum(orders) as n from daily_store_metrics where store_id = %s",
+                            (store,)).fetchone()["n"] == orders_before
+
+
 def test_a_time_zone_change_rebuilds_the_store(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         t = build_tenant(conn, f"ro{uuid.uuid4().hex[:6]}")

@@ -194,12 +194,18 @@ def test_customers_come_with_names_and_emails(fake: tuple[Any, str], store: Stor
 
 
 def test_a_multi_currency_store_labels_each_order_with_the_currency_its_amounts_are_in(store: StoreModel) -> None:
-    app = create_fake_woocommerce(store, consumer_key=KEY, consumer_secret=SECRET, multi_currency=True)
+    """Orders with WooPayments' rate come in the shop's currency (the buyer's kept as presentment); the
+    others stay in the currency they were booked in."""
+    foreign = [o.id for o in _visible(store) if o.presentment_currency != store.shop.currency]
+    rateless = frozenset(foreign[::3])
+    app = create_fake_woocommerce(store, consumer_key=KEY, consumer_secret=SECRET, multi_currency=True,
+                                  rateless_orders=rateless)
     with serve_asgi(app) as url, _client(url) as client:
         orders = [o for o in _walk(client, "orders", 100) if isinstance(o, OrderRecord)]
-    assert {o.external_id: o.currency for o in orders} == {str(o.id): o.presentment_currency
-                                                           for o in _visible(store)}
-    assert len({o.currency for o in orders}) > 1
+    assert {o.external_id: (o.currency, o.presentment_currency) for o in orders} == {
+        str(o.id): (o.presentment_currency if o.id in rateless else store.shop.currency, o.presentment_currency)
+        for o in _visible(store)}
+    assert rateless and len({o.presentment_currency for o in orders}) > 1
 
 
 # -- incremental and changing data ----------------------------------------------------------------------------

@@ -111,11 +111,12 @@ def summary(start: date, days: int, now: dict[str, Any], before: dict[str, Any])
             "store_id": STORE,
             "currency": CUR,
             "timezone": "Europe/Berlin",
-            "period": {"from": start, "to": end, "metrics": now},
+            "period": {"from": start, "to": end, "metrics": now, "unconverted": {"orders": 0, "currencies": []}},
             "previous_period": {
                 "from": start - timedelta(days=days),
                 "to": start - timedelta(days=1),
                 "metrics": before,
+                "unconverted": {"orders": 0, "currencies": []},
             },
             "change": {},
             "as_of": None,

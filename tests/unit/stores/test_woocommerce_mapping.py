@@ -130,3 +130,61 @@ def test_woopayments_test_mode_marks_a_test_order() -> None:
     meta = [{"id": 1, "key": "_wcpay_mode", "value": "test"}]
     assert mapping.order_record(_order(meta_data=meta), []).test is True
     assert mapping.order_record(_order(), []).test is False
+
+
+def _wcpay(rate: Any = None, *, shop: str = "USD", stripe: Any = None) -> list[dict[str, Any]]:
+    meta = [{"id": 1, "key": "_wcpay_multi_currency_order_default_currency", "value": shop}]
+    if rate is not None:
+        meta.append({"id": 2, "key": "_wcpay_multi_currency_order_exchange_rate", "value": rate})
+    if stripe is not None:
+        meta.append({"id": 3, "key": "_wcpay_multi_currency_stripe_exchange_rate", "value": stripe})
+    return meta
+
+
+def test_a_woopayments_order_in_another_currency_is_converted_amount_by_amount_to_the_shops() -> None:
+    # The worked example of docs/metrics.md "Currencies": EUR priced at 0.92 EUR per USD.
+    raw = _order(meta_data=_wcpay("0.92"), shipping_total="4.60", total_tax="0.00", total="21.16", line_items=[
+        {"id": 11, "product_id": 5, "variation_id": 0, "quantity": 2, "subtotal": "18.40", "total": "16.56"}])
+    refund = {**_REFUND, "amount": "9.20", "line_items": [
+        {**_REFUND["line_items"][0], "quantity": -1, "total": "-8.28", "total_tax": "-0.01"}],
+        "shipping_lines": [{"id": 32, "total": "-0.92", "total_tax": "0.00"}]}
+    record = mapping.order_record(raw, [refund])
+    assert (record.currency, record.presentment_currency) == ("USD", "EUR")
+    assert record.exchange_rate is not None and abs(record.exchange_rate - Decimal(1) / Decimal("0.92")) < Decimal(
+        "1e-20")
+    (line,) = record.lines
+    assert (line.unit_price, line.line_discount) == (Decimal("10.00"), Decimal("2.00"))
+    assert (record.subtotal, record.total_shipping, record.total_price) == (Decimal("18.00"), Decimal("5.00"),
+                                                                           Decimal("23.00"))
+    (r,) = record.refunds
+    # 8.28 / 0.92 = 9.00; 0.01 / 0.92 = 0.0108… → 0.01; refunded shipping 0.92 / 0.92 = 1.00
+    assert (r.total, r.lines[0].subtotal, r.lines[0].tax, r.shipping) == (
+        Decimal("10.00"), Decimal("9.00"), Decimal("0.01"), Decimal("1.00"))
+
+
+def test_each_amount_rounds_half_up_away_from_zero_and_the_stripe_rate_wins() -> None:
+    # 0.05 * 0.5 = 0.025 → 0.03 (not banker's 0.02); the Stripe rate multiplies, the order rate divides.
+    raw = _order(meta_data=_wcpay("4", stripe="0.5"), shipping_total="0.05", line_items=[])
+    assert mapping.order_record(raw, []).total_shipping == Decimal("0.03")
+    refund = {**_REFUND, "line_items": [], "amount": "0.05", "shipping_lines": [{"id": 1, "total": "-0.05"}]}
+    assert mapping.order_record(raw, [refund]).refunds[0].shipping == Decimal("0.03")
+    assert mapping.order_record(_order(meta_data=_wcpay("4"), shipping_total="0.10", line_items=[]),
+                                []).total_shipping == Decimal("0.03")  # 0.10 / 4 = 0.025 → 0.03
+
+
+@pytest.mark.parametrize("meta", [
+    [],  # a currency plugin that keeps no rate
+    _wcpay(None),  # the shop's currency but no rate
+    _wcpay("0"), _wcpay("-1.1"), _wcpay("abc"), _wcpay(""),  # unusable rates
+    _wcpay("0.92", stripe="nan"),  # an unreadable Stripe rate is not replaced by the order rate
+    _wcpay("0.92", shop="US"),  # not a currency code
+], ids=["no-meta", "no-rate", "zero", "negative", "text", "empty", "bad-stripe-rate", "bad-shop-currency"])
+def test_without_a_usable_rate_the_order_stays_in_its_own_currency(meta: list[dict[str, Any]]) -> None:
+    record = mapping.order_record(_order(meta_data=meta), [_REFUND])
+    assert (record.currency, record.exchange_rate) == ("EUR", None)
+    assert record.total_price == Decimal("57.55") and record.refunds[0].total == Decimal("20.23")
+
+
+def test_an_order_in_the_shops_own_currency_is_left_as_it_is_whatever_its_meta_says() -> None:
+    record = mapping.order_record(_order(meta_data=_wcpay("0.92", shop="EUR")), [])
+    assert (record.currency, record.exchange_rate, record.total_price) == ("EUR", None, Decimal("57.55"))
