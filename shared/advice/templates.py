@@ -134,6 +134,13 @@ def _conversion(d: RecommendationDraft, v: Values) -> AdviceText:
 
 
 def _quality(d: RecommendationDraft, v: Values) -> AdviceText:
+    if "unconverted_orders" in v:
+        return AdviceText(
+            title=f"{v['unconverted_orders']} orders are missing from the figures",
+            rationale=(f"{v['unconverted_orders']} orders in {v['unconverted_currencies']} have no exchange rate to "
+                       f"the shop's currency, so they are left out ({v['orders']} orders are in the figures). "
+                       f"Orders taken through WooPayments' multi-currency carry their rate; check the currency "
+                       f"plugin that booked these."))
     if "variants_missing_cost" in v:
         return AdviceText(
             title=f"{v['variants_missing_cost']} variants have no cost",

@@ -33,5 +33,5 @@ def detect(facts: StoreFacts) -> list[RecommendationDraft]:
     found = _product_drafts(facts)
     found += [sales.discount_anomaly(facts), sales.store_refund_spike(facts), store.revenue_anomaly(facts),
               store.falling_repeat_rate(facts), store.falling_conversion(facts), store.missing_costs(facts),
-              store.stale_sync(facts)]
+              store.stale_sync(facts), store.unconverted_orders(facts)]
     return [d for d in found if d is not None]

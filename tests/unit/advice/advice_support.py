@@ -104,14 +104,16 @@ def metrics(**kw: Any) -> dict[str, Any]:
     return {k: {"amount": v, "currency": CUR} if isinstance(v, str) else v for k, v in base.items()}
 
 
-def summary(start: date, days: int, now: dict[str, Any], before: dict[str, Any]) -> SummaryPublic:
+def summary(start: date, days: int, now: dict[str, Any], before: dict[str, Any], *,
+            unconverted: tuple[int, list[str]] = (0, [])) -> SummaryPublic:
     end = start + timedelta(days=days - 1)
     return SummaryPublic.model_validate(
         {
             "store_id": STORE,
             "currency": CUR,
             "timezone": "Europe/Berlin",
-            "period": {"from": start, "to": end, "metrics": now, "unconverted": {"orders": 0, "currencies": []}},
+            "period": {"from": start, "to": end, "metrics": now,
+                       "unconverted": {"orders": unconverted[0], "currencies": unconverted[1]}},
             "previous_period": {
                 "from": start - timedelta(days=days),
                 "to": start - timedelta(days=1),

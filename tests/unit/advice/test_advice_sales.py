@@ -8,6 +8,8 @@ from decimal import Decimal
 from shared.advice.detectors import sales, store
 from shared.advice.evidence import RecommendationDraft
 from shared.advice.facts import RevenueFacts, SyncFacts
+from shared.advice.numbers import untraceable_numbers
+from shared.advice.templates import TemplatePhraser
 from tests.unit.advice.advice_support import (
     AS_OF,
     assert_traceable,
@@ -142,3 +144,15 @@ def test_data_quality_missing_costs_and_stale_sync() -> None:
     old = facts(sync=SyncFacts(datetime(2026, 11, 23, 3, tzinfo=UTC), "succeeded", None, 360))
     assert _v(store.stale_sync(old))["hours_since_sync"] == "51.0"
     assert by_id(a) and AS_OF
+
+
+def test_data_quality_orders_left_out_for_want_of_an_exchange_rate() -> None:
+    w = facts().windows.recent
+    assert store.unconverted_orders(facts(summary_recent=summary(w.date_from, 28, metrics(), metrics()))) is None
+    draft = store.unconverted_orders(
+        facts(summary_recent=summary(w.date_from, 28, metrics(orders=180), metrics(), unconverted=(7, ["EUR", "GBP"]))))
+    assert draft is not None and draft.dedupe_key == "data_quality:unconverted_orders"
+    assert _v(draft) == {"unconverted_orders": "7", "unconverted_currencies": "EUR, GBP", "orders": "180"}
+    text = TemplatePhraser().phrase_sync(draft)
+    assert text.title == "7 orders are missing from the figures" and "EUR, GBP" in text.rationale
+    assert untraceable_numbers(f"{text.title} {text.rationale}", draft.figures) == []
