@@ -19,20 +19,22 @@ comment on column public.orders.exchange_rate is
 create index orders_store_currency_idx on public.orders (store_id, currency, placed_at);
 
 -- Which orders count, and in money: those `app.order_counts` counts whose amounts are in the shop's currency.
--- A store whose currency is not known (yet) leaves nothing out. Inlined by the planner like the other.
-create function app.order_counts(p_platform text, p_status text, p_test boolean, p_currency text,
-                                 p_shop_currency text) returns boolean
+-- A store whose currency is not known (yet) leaves nothing out. Inlined by the planner like the other. The
+-- currencies are bpchar like the columns: a cast of orders.currency to text would hide its statistics from
+-- the planner (estimated 0.5 % of the orders, it then joined a rebuild's days to every order: 7.6 s, not 0.1 s).
+create function app.order_counts(p_platform text, p_status text, p_test boolean, p_currency bpchar,
+                                 p_shop_currency bpchar) returns boolean
 language sql immutable
 as $$
   select app.order_counts(p_platform, p_status, p_test)
     and (p_shop_currency is null or p_currency = p_shop_currency)
 $$;
-grant execute on function app.order_counts(text, text, boolean, text, text) to authenticated, service_role;
+grant execute on function app.order_counts(text, text, boolean, bpchar, bpchar) to authenticated, service_role;
 
 -- The store's org, platform, zone and now currency; refuses a store outside the caller's organizations.
 drop function app.analytics_store(uuid);
 create function app.analytics_store(p_store_id uuid, out org_id uuid, out platform text, out timezone text,
-                                    out currency text)
+                                    out currency bpchar)
 language plpgsql stable security definer set search_path = ''
 as $$
 begin
