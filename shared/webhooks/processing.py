@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from shared.analytics.metrics import refresh_pending
 from shared.db.pool import Database
 from shared.ports import SecretStore
-from shared.webhooks.apply import apply_delivery
+from shared.webhooks.apply import apply_delivery, apply_orders, order_delivery
 from shared.webhooks.outcomes import Applied, Conn
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,14 @@ def process_delivery(db: Database, secrets: SecretStore, delivery_id: uuid.UUID)
 
 def process_batch(db: Database, secrets: SecretStore, delivery_ids: Sequence[uuid.UUID],
                   resend: Callable[[list[uuid.UUID]], None]) -> list[Applied]:
-    """Apply a message's deliveries in one transaction, each under its own savepoint.
+    """Apply a message's deliveries in one transaction: its order deliveries together, the rest each under its
+    own savepoint.
 
+    The delivery rows are locked first, in resource order. Order creates and updates go through apply_orders
+    (a handful of statements for all of them, under one savepoint); if that raises, its savepoint is rolled
+    back and they join the others, applied one by one. Those come after the orders: deliveries of different
+    resources are independent, and for one order newest-wins makes the outcome independent of the order, except
+    a delete, which this way wins over a create or update in the same batch (as it does on the platform).
     One delivery failing rolls back only its savepoint; its error is noted and, after the commit, it is
     `resend` alone (so it gets the bus's own retries and dead letter, without holding the others back).
     A single delivery behaves as process_delivery (raises). If the resend fails the batch raises: the bus
@@ -49,7 +56,12 @@ def process_batch(db: Database, secrets: SecretStore, delivery_ids: Sequence[uui
     results: list[Applied] = []
     failed: list[uuid.UUID] = []
     with db.service_sync() as conn:
-        for delivery_id in _lock_order(conn, delivery_ids):
+        rows = _locked_rows(conn, delivery_ids)
+        batched = _apply_orders(conn, rows)
+        results.extend(batched.values())
+        known = {r["id"] for r in rows}
+        for delivery_id in [r["id"] for r in rows if r["id"] not in batched] + [
+                d for d in delivery_ids if d not in known]:  # ids without a row (purged) at the end
             try:
                 with conn.transaction():
                     results.append(apply_delivery(conn, delivery_id))
@@ -65,18 +77,31 @@ def process_batch(db: Database, secrets: SecretStore, delivery_ids: Sequence[uui
     return results
 
 
-def _lock_order(conn: Conn, delivery_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-    """The batch ordered by the resource each delivery changes: two batches running at once then lock shared
-    orders and products in the same order and wait for each other instead of deadlocking (best effort: the
-    key is the payload's id, not every row a handler touches). Newest wins makes the outcome independent of
-    the order. Ids without a row (purged) keep their place at the end."""
-    rows = conn.execute(
-        "select id from webhook_deliveries where id = any(%s) order by platform, coalesce(shop_domain, ''), "
-        "coalesce(store_id::text, ''), split_part(topic, '/', 1), split_part(topic, '.', 1), payload->>'id', "
-        "received_at, id", (list(delivery_ids),)).fetchall()
-    ordered = [r["id"] for r in rows]
-    known = set(ordered)
-    return ordered + [d for d in delivery_ids if d not in known]
+def _locked_rows(conn: Conn, delivery_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """The batch's rows, locked in the order of the resource each delivery changes: two batches running at once
+    then lock shared orders and products in the same order and wait for each other instead of deadlocking (best
+    effort: the key is the payload's id, not every row a handler touches). Newest wins makes the outcome
+    independent of the order."""
+    return conn.execute(
+        "select * from webhook_deliveries where id = any(%s) order by platform, coalesce(shop_domain, ''), "
+        "coalesce(store_id::text, ''), split_part(translate(topic, '.', '/'), '/', 1), payload->>'id', "
+        "received_at, id for update", (list(delivery_ids),)).fetchall()
+
+
+def _apply_orders(conn: Conn, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Applied]:
+    """The order deliveries among `rows` applied together (apply_orders) under a savepoint; none (an empty
+    result) if that fails, for any reason: they are then applied one by one, so a bad one fails alone."""
+    deliveries = [d for d in map(order_delivery, rows) if d is not None]
+    if not deliveries:
+        return {}
+    try:
+        with conn.transaction():
+            ids = {d.id for d in deliveries}
+            return apply_orders(conn, [r for r in rows if r["id"] in ids], deliveries)
+    except Exception:
+        log.warning("webhook orders failed as a batch, applying them one by one", exc_info=True,
+                    extra={"deliveries": len(deliveries)})
+        return {}
 
 
 def _note_failure(conn: Conn, delivery_id: uuid.UUID, exc: Exception) -> None:
