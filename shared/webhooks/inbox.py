@@ -80,7 +80,12 @@ async def record(conn: AsyncConnection[DictRow], delivery: Delivery) -> Recorded
 
 
 async def mark_enqueued(conn: AsyncConnection[DictRow], delivery_ids: list[uuid.UUID]) -> None:
-    await conn.execute("update webhook_deliveries set enqueued_at = now() where id = any(%s)", (delivery_ids,))
+    """Mark the sent deliveries, skipping rows an apply holds locked: those are being applied already, and
+    waiting for that transaction would hold the outbox's next flush behind it (seconds under load). A skipped
+    row stays unmarked; if it is still `received` after the sweeper's 30 s, it is sent again and applied once."""
+    await conn.execute(
+        "update webhook_deliveries set enqueued_at = now() where id in (select id from webhook_deliveries "
+        "where id = any(%s) and enqueued_at is null for update skip locked)", (delivery_ids,))
 
 
 def unsent_deliveries(conn: Connection[DictRow], *, older_than_seconds: int = 30, limit: int = 500) -> list[uuid.UUID]:

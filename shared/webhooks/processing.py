@@ -112,7 +112,10 @@ def _note_failure(conn: Conn, delivery_id: uuid.UUID, exc: Exception) -> None:
 def refresh_analytics(db: Database, delivery_ids: Sequence[uuid.UUID]) -> int:
     """Bring the rollups of the stores these deliveries changed up to date (only the queued orders, refunds
     and customers: docs/decisions/0009). A failure is logged, not raised: the deliveries are applied, and
-    the next read or sync refreshes what is still queued. Returns the number of store days written."""
+    the next read or sync refreshes what is still queued. A store another worker is refreshing right now is
+    skipped rather than waited for (under a stream of batches every worker would queue up behind one
+    refresh): what that refresh did not take stays queued for the next batch's refresh, or the next read,
+    which refreshes first. Returns the number of store days written."""
     with db.service_sync() as conn:
         stores = [r["store_id"] for r in conn.execute(
             "select distinct store_id from webhook_deliveries where id = any(%s) and store_id is not null "
@@ -121,7 +124,11 @@ def refresh_analytics(db: Database, delivery_ids: Sequence[uuid.UUID]) -> int:
     for store_id in stores:
         try:
             with db.service_sync() as conn:
-                written += refresh_pending(conn, store_id)
+                # The lock app.refresh_store_analytics_pending takes (re-entrant within this transaction).
+                free = conn.execute("select pg_try_advisory_xact_lock(hashtextextended(%s, 0)) as free",
+                                    (f"analytics:{store_id}",)).fetchone()
+                if free is not None and free["free"]:
+                    written += refresh_pending(conn, store_id)
         except Exception:
             log.warning("analytics refresh after webhooks failed", exc_info=True, extra={"store": str(store_id)})
     return written
