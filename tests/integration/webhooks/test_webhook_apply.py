@@ -9,21 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from shared.bootstrap import Container
 from shared.ports import SecretNotFound
 from shared.stores.platform import PlatformError
 from shared.webhooks.processing import process_batch, process_delivery
-from tests.support import Tenant, build_tenant
-
-
-@pytest.fixture
-def tenant(database_url: str) -> tuple[Tenant, str]:
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        t = build_tenant(conn, f"wa{uuid.uuid4().hex[:6]}")
-        domain = conn.execute("select shop_domain from stores where id = %s", (t.store_id,)).fetchone()
-    return t, domain["shop_domain"]
 
 
 def deliver(conn: psycopg.Connection[Any], domain: str, topic: str, payload: Any) -> uuid.UUID:

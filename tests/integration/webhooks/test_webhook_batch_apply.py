@@ -17,15 +17,8 @@ from psycopg.rows import dict_row
 from shared.bootstrap import Container
 from shared.webhooks.outcomes import Applied
 from shared.webhooks.processing import process_batch, process_delivery
-from tests.support import Tenant, build_tenant, insert_synced_store
-
-
-@pytest.fixture
-def tenant(database_url: str) -> tuple[Tenant, str]:
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        t = build_tenant(conn, f"wb{uuid.uuid4().hex[:6]}")
-        domain = conn.execute("select shop_domain from stores where id = %s", (t.store_id,)).fetchone()
-    return t, domain["shop_domain"]
+from tests.integration.webhooks.test_webhook_apply import deliver
+from tests.support import build_tenant, insert_synced_store
 
 
 @pytest.fixture
@@ -50,14 +43,6 @@ def order(number: int, minute: int, *, lines: tuple[int, ...] = (1,), customer: 
             "customer": {"id": customer, "email": f"c{customer}@shop.test", "updated_at": at} if customer else None,
             "line_items": [{"id": number * 100 + n, "quantity": quantity, "price": "10.00", "name": f"item {n}"}
                            for n in lines]}
-
-
-def deliver(conn: psycopg.Connection[Any], domain: str, topic: str, payload: Any) -> uuid.UUID:
-    delivery: uuid.UUID = conn.execute(
-        "insert into webhook_deliveries (platform, delivery_id, topic, shop_domain, payload) "
-        "values ('shopify', %s, %s, %s, %s) returning id",
-        (uuid.uuid4().hex, topic, domain, json.dumps(payload))).fetchone()["id"]
-    return delivery
 
 
 def stored(conn: psycopg.Connection[Any], store_id: uuid.UUID, number: int) -> tuple[str, list[str]]:
