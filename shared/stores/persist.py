@@ -56,9 +56,8 @@ def _stage(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) ->
     return source, {f"s_{n}": column for (n, _), column in zip(columns, values, strict=True)}
 
 
-def _upsert(conn: Connection[DictRow], *, target: str, source: sql.Composable, columns: Sequence[str],
-            select: str, params: Mapping[str, Any], conflict: str = "store_id, external_id",
-            versioned: bool = True) -> int:
+def _upsert_statement(*, target: str, source: sql.Composable, columns: Sequence[str], select: str,
+                      conflict: str = "store_id, external_id", versioned: bool = True) -> sql.Composed:
     """INSERT INTO target (columns) SELECT … FROM source ON CONFLICT DO UPDATE.
 
     A `versioned` table carries updated_at_platform and synced_at: only a newer row replaces it.
@@ -66,10 +65,20 @@ def _upsert(conn: Connection[DictRow], *, target: str, source: sql.Composable, c
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org_id", "store_id", "external_id"))
     if versioned:
         updates += f", synced_at = now() where {_NEWER_OR_UNKNOWN.format(t=target)}"
-    statement = sql.SQL("insert into {} ({}) {} from {} on conflict ({}) do update set {}").format(
+    return sql.SQL("insert into {} ({}) {} from {} on conflict ({}) do update set {}").format(
         sql.Identifier(target), sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.SQL(select),
         source, sql.SQL(conflict), sql.SQL(updates))
-    return conn.execute(statement, params).rowcount
+
+
+def _upsert(conn: Connection[DictRow], *, params: Mapping[str, Any], **statement: Any) -> int:
+    """_upsert_statement run: the number of rows written."""
+    return conn.execute(_upsert_statement(**statement), params).rowcount
+
+
+def _upsert_written(conn: Connection[DictRow], *, params: Mapping[str, Any], **statement: Any) -> set[str]:
+    """_upsert_statement run: the external ids of the rows it wrote (not those a newer stored version kept)."""
+    query = sql.SQL("{} returning external_id").format(_upsert_statement(**statement))
+    return {r["external_id"] for r in conn.execute(query, params).fetchall()}
 
 
 def upsert_products(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
@@ -146,7 +155,8 @@ def upsert_customers(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uui
 def upsert_orders(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
                   orders: Sequence[OrderRecord], *, replace_children: bool = True) -> int:
     """Orders with their lines and refunds. With replace_children, lines and refunds an order no longer
-    has are removed (edits); a flat bulk stream passes False and sends children separately."""
+    has are removed (edits); a flat bulk stream passes False and sends children separately. An order whose
+    stored version is newer is left whole, its lines and refunds included."""
     if not orders:
         return 0
     staged, params = _stage([
@@ -171,13 +181,16 @@ def upsert_orders(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.U
               "t.total_discounts, t.total_shipping, t.total_tax, t.total_price, t.total_fees")
     source = sql.SQL("{} left join customers c on c.store_id = %(store_id)s "
                      "and c.external_id = t.customer_external_id").format(staged)
-    written = _upsert(conn, target="orders", source=source, columns=cols, select=select,
-                      params={"org_id": org_id, "store_id": store_id, **params})
-    lines = [(o.external_id, line) for o in orders for line in o.lines]
-    written += upsert_order_lines(conn, org_id, store_id, lines)
-    written += upsert_refunds(conn, org_id, store_id, [(o.external_id, r) for o in orders for r in o.refunds])
-    if replace_children:
-        _remove_dropped_children(conn, store_id, orders)
+    kept = _upsert_written(conn, target="orders", source=source, columns=cols, select=select,
+                           params={"org_id": org_id, "store_id": store_id, **params})
+    # The children of the orders written only: an order whose stored version is newer keeps its lines and
+    # refunds too (a sync page read before a webhook applied a newer version must not roll them back).
+    fresh = [o for o in orders if o.external_id in kept]
+    written = len(kept)
+    written += upsert_order_lines(conn, org_id, store_id, [(o.external_id, line) for o in fresh for line in o.lines])
+    written += upsert_refunds(conn, org_id, store_id, [(o.external_id, r) for o in fresh for r in o.refunds])
+    if replace_children and fresh:
+        _remove_dropped_children(conn, store_id, fresh)
     return written
 
 

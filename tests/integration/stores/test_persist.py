@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -183,3 +184,15 @@ def test_an_older_order_in_a_batch_leaves_the_newer_one(conn: Any) -> None:
     totals = conn.execute("select external_id, total_price from orders where store_id = %s "
                           "and external_id in ('OA', 'OB') order by 1", (t.store_id,)).fetchall()
     assert [tuple(r.values()) for r in totals] == [("OA", Decimal("10.00")), ("OB", Decimal("2.00"))]
+
+
+def test_an_older_order_leaves_the_newer_ones_lines_and_refunds_alone(conn: Any) -> None:
+    """A sync page read before a webhook applied a newer version must not roll the order's children back."""
+    t = build_tenant(conn, f"persist-{uuid.uuid4().hex[:6]}")
+    newer = _order(T0 + timedelta(hours=1))
+    older = replace(_order(T0), lines=(replace(newer.lines[0], external_id="L-OLD"),), refunds=())
+    with conn.transaction():
+        persist.upsert_products(conn, t.org_id, t.store_id, [_product(T0)])
+        persist.upsert_orders(conn, t.org_id, t.store_id, [newer])
+        assert persist.upsert_orders(conn, t.org_id, t.store_id, [older]) == 0
+    assert _lines_and_refunds(conn, t.store_id, "O1") == (["L1"], ["R1"], ["L1"])
