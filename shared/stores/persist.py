@@ -57,28 +57,36 @@ def _stage(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) ->
 
 
 def _upsert_statement(*, target: str, source: sql.Composable, columns: Sequence[str], select: str,
-                      conflict: str = "store_id, external_id", versioned: bool = True) -> sql.Composed:
-    """INSERT INTO target (columns) SELECT … FROM source ON CONFLICT DO UPDATE.
+                      conflict: str = "store_id, external_id", versioned: bool = True,
+                      returning: str | None = None) -> sql.Composed:
+    """INSERT INTO target (columns) SELECT … FROM source ON CONFLICT DO UPDATE [RETURNING returning].
 
     A `versioned` table carries updated_at_platform and synced_at: only a newer row replaces it.
     """
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("org_id", "store_id", "external_id"))
     if versioned:
         updates += f", synced_at = now() where {_NEWER_OR_UNKNOWN.format(t=target)}"
-    return sql.SQL("insert into {} ({}) {} from {} on conflict ({}) do update set {}").format(
+    return sql.SQL("insert into {} ({}) {} from {} on conflict ({}) do update set {}{}").format(
         sql.Identifier(target), sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.SQL(select),
-        source, sql.SQL(conflict), sql.SQL(updates))
+        source, sql.SQL(conflict), sql.SQL(updates),
+        sql.SQL(" returning {}").format(sql.Identifier(returning)) if returning else sql.SQL(""))
 
 
-def _upsert(conn: Connection[DictRow], *, params: Mapping[str, Any], **statement: Any) -> int:
-    """_upsert_statement run: the number of rows written."""
-    return conn.execute(_upsert_statement(**statement), params).rowcount
+def _upsert(conn: Connection[DictRow], *, target: str, source: sql.Composable, columns: Sequence[str],
+            select: str, params: Mapping[str, Any], conflict: str = "store_id, external_id",
+            versioned: bool = True) -> int:
+    """The upsert run: the number of rows written."""
+    statement = _upsert_statement(target=target, source=source, columns=columns, select=select,
+                                  conflict=conflict, versioned=versioned)
+    return conn.execute(statement, params).rowcount
 
 
-def _upsert_written(conn: Connection[DictRow], *, params: Mapping[str, Any], **statement: Any) -> set[str]:
-    """_upsert_statement run: the external ids of the rows it wrote (not those a newer stored version kept)."""
-    query = sql.SQL("{} returning external_id").format(_upsert_statement(**statement))
-    return {r["external_id"] for r in conn.execute(query, params).fetchall()}
+def _upsert_written(conn: Connection[DictRow], *, target: str, source: sql.Composable, columns: Sequence[str],
+                    select: str, params: Mapping[str, Any]) -> set[str]:
+    """The versioned upsert run: the external ids of the rows it wrote (not those a newer stored version kept)."""
+    statement = _upsert_statement(target=target, source=source, columns=columns, select=select,
+                                  returning="external_id")
+    return {r["external_id"] for r in conn.execute(statement, params).fetchall()}
 
 
 def upsert_products(conn: Connection[DictRow], org_id: uuid.UUID, store_id: uuid.UUID,
