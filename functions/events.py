@@ -1,19 +1,22 @@
-"""Webhook triggers: deliveries applied from the `webhooks` queue; timers that queue deliveries whose
-message was never sent, enforce payload retention and retry failed webhook registrations."""
+"""Webhook triggers: deliveries applied from the `webhooks` queue; timers that refresh the rollups of changes
+still queued, queue deliveries whose message was never sent, enforce payload retention and retry failed webhook
+registrations."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections import Counter
+from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared.analytics.metrics import stores_with_queued_changes
 from shared.runtime import container
 from shared.webhooks import WEBHOOKS_QUEUE, MessageBus, bus_for, decode_batch, encode_batch, encode_message, retention
 from shared.webhooks.inbox import mark_enqueued_sync, unsent_deliveries
-from shared.webhooks.processing import process_batch, refresh_analytics
+from shared.webhooks.processing import process_batch, refresh_analytics, refresh_stores
 from shared.webhooks.subscriptions import retry_failed_registrations
 
 bp = df.Blueprint()
@@ -35,9 +38,25 @@ def apply_webhook(msg: func.ServiceBusMessage) -> None:
     c = container()
     results = process_batch(c.db, c.secrets, delivery_ids,
                             resend=lambda failed: _send_alone(bus_for(c.settings), failed))
-    days = refresh_analytics(c.db, delivery_ids)  # the batch's stores' rollups, incrementally
+    # The batch's stores' rollups, incrementally, unless refreshed within the interval (see refresh_analytics).
+    days = refresh_analytics(c.db, delivery_ids,
+                             min_interval=timedelta(seconds=c.settings.webhook_rollup_interval_seconds))
     log.info("webhook deliveries applied", extra={"deliveries": len(delivery_ids), "rollup_days": days,
                                                   "statuses": dict(Counter(r.status for r in results))})
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
+def refresh_queued_analytics(timer: func.TimerRequest) -> None:
+    """Every minute: stores with changes still queued for their rollups (a webhook batch skips a store refreshed
+    moments ago, and the stream may stop right after) are refreshed, so the rollups are never more than about a
+    minute behind even when nobody reads them. A store refreshed within the interval is left for the next."""
+    c = container()
+    with c.db.service_sync() as conn:
+        stores = stores_with_queued_changes(conn)
+    if stores:
+        days = refresh_stores(c.db, stores,
+                              min_interval=timedelta(seconds=c.settings.webhook_rollup_interval_seconds))
+        log.info("queued analytics refreshed", extra={"stores": len(stores), "rollup_days": days})
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     webhook_dedupe_retention_days: int = Field(
         default=30, ge=2, validation_alias=AliasChoices("WEBHOOK_DEDUPE_RETENTION_DAYS")
     )
+    # A webhook batch refreshes its store's rollups unless a refresh ran less than this many seconds ago (what
+    # it leaves queued goes with the next batch, the next read, or the minute timer).
+    webhook_rollup_interval_seconds: float = Field(
+        default=2.0, ge=0, validation_alias=AliasChoices("WEBHOOK_ROLLUP_INTERVAL_SECONDS")
+    )
 
     # Syncs.
     sync_stuck_after_minutes: int = Field(default=120, validation_alias=AliasChoices("SYNC_STUCK_AFTER_MINUTES"))

@@ -100,6 +100,7 @@ var edge = {
   PUBLIC_BASE_URL: empty(publicBaseUrl) ? 'https://${app.properties.defaultHostName}' : publicBaseUrl
   WEBHOOK_PAYLOAD_RETENTION_DAYS: '7'
   WEBHOOK_DEDUPE_RETENTION_DAYS: '30'
+  WEBHOOK_ROLLUP_INTERVAL_SECONDS: '2'
 }
 
 var videos = {

@@ -55,6 +55,19 @@ def refresh_pending(conn: Connection[DictRow], store_id: uuid.UUID) -> int:
     return int(result["rows"]) if result else 0
 
 
+def stores_with_queued_changes(conn: Connection[DictRow]) -> list[uuid.UUID]:
+    """Built stores whose change queue holds something (index probes per store): what a refresh would take.
+    Stores never built are left to their sync, which builds them."""
+    rows = conn.execute(
+        "select a.store_id from analytics_state a where not a.full_needed and ("
+        " exists (select 1 from analytics_dirty_orders x where x.store_id = a.store_id)"
+        " or exists (select 1 from analytics_dirty_refunds x where x.store_id = a.store_id)"
+        " or exists (select 1 from analytics_dirty_days x where x.store_id = a.store_id)"
+        " or exists (select 1 from analytics_dirty_customers x where x.store_id = a.store_id))"
+        " order by a.store_id").fetchall()
+    return [r["store_id"] for r in rows]
+
+
 def refresh_for_sync_job(conn: Connection[DictRow], job_id: uuid.UUID) -> int:
     """refresh_pending for the store of a sync job, for use right after it succeeded: the days and customers
     the sync's writes touched (a first sync builds the whole history)."""
