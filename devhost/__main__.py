@@ -1,6 +1,6 @@
 """devhost command line: `run` the local host, `token` for a local user, `migrate` the database.
 
-    python -m devhost run [--port 7071] [--data-dir .devhost]
+    python -m devhost run [--port 7071] [--data-dir .devhost]     (--port 0: a free port, written to <data-dir>/port)
     python -m devhost token [--email demo@example.com] [--data-dir .devhost]
     python -m devhost migrate
 """
@@ -12,9 +12,13 @@ import contextlib
 import gc
 import logging
 import os
+import socket
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+
+import uvicorn
 
 from devhost.host import DEMO_EMAIL, LocalState, build_asgi, prepare_environment, seed_demo
 
@@ -71,9 +75,21 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import uvicorn
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling `listening` the bound port once it accepts connections (uvicorn binds after the
+    app's startup)."""
 
+    def __init__(self, config: uvicorn.Config, listening: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self._listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._listening(int(self.servers[0].sockets[0].getsockname()[1]))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from shared.db.migrate import migrate
     from shared.logging import configure_logging
 
@@ -87,15 +103,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         token = mint_local_token(data_dir, DEMO_EMAIL, ttl_seconds=7 * 86_400)
         (data_dir / "token").write_text(token + "\n")
+        port_file = data_dir / "port"
+        port_file.unlink(missing_ok=True)
 
-        def ready() -> None:
-            freeze_startup_heap()
-            print(_banner(args.port, token, data_dir / "token"), flush=True)
+        def listening(port: int) -> None:
+            # Written once the socket is bound, so a harness that asked for port 0 knows where to go.
+            written = port_file.with_suffix(".tmp")
+            written.write_text(f"{port}\n")
+            written.replace(port_file)  # whole or absent for a reader
+            print(_banner(port, token, data_dir / "token"), flush=True)
 
-        asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=ready,
+        asgi = build_asgi(function_app.app, stack, data_dir=data_dir, on_ready=freeze_startup_heap,
                           demo_stores=not args.no_demo_stores)
-        server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
-                                               access_log=False, lifespan="on"))
+        server = _Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
+                                        access_log=False, lifespan="on"), listening)
         # On Ctrl-C uvicorn shuts down gracefully, then re-raises; the ExitStack stops the engine and services.
         with contextlib.suppress(KeyboardInterrupt):
             server.run()

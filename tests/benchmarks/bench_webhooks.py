@@ -31,10 +31,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,8 +49,8 @@ import psycopg
 from shared.secrets.local import LocalEncryptedSecretStore
 from shared.webhooks import SHOPIFY_APP_SECRET
 from shared.webhooks.signatures import sign
+from tests.support_servers import start_devhost
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-app-secret"
 TARGET_RATE, TARGET_ACK_P99, TARGET_LAG_P95 = 500, 0.100, 2.0
 
@@ -72,29 +70,10 @@ class Result:
 
 
 def _start_devhost(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AzureWebJobsStorage",
                                                             "AZURE_STORAGE_CONNECTION_STRING")}
     env["LOG_LEVEL"] = "WARNING"
-    log = (data_dir.parent / "devhost.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devhost", "run", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("devhost did not start")
+    return start_devhost(data_dir, env, timeout=90)
 
 
 def _delivery(n: int) -> bytes:
@@ -268,7 +247,7 @@ def main() -> None:
         token = (data_dir / "token").read_text().strip()
         stores = _synced_stores(base, token)
         domain = next(s["shop_domain"] for s in stores if s["platform"] == "shopify")
-        print(f"devhost pid {process.pid}, logs {data_dir.parent / 'devhost.log'}; load average {os.getloadavg()}")
+        print(f"devhost pid {process.pid}, its log in {data_dir.parent}; load average {os.getloadavg()}")
         if "capacity" in phases:
             requests = _requests(domain, "bench-c-", 0, count)
             print(f"capacity: {count} deliveries, closed loop on {connections} connections")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,12 @@ import pytest
 from shared.secrets.local import LocalEncryptedSecretStore
 from shared.webhooks import SHOPIFY_APP_SECRET
 from shared.webhooks.signatures import sign
+from tests.support_servers import start_devhost
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 _CLEARED = ("DATABASE_URL", "AZURE_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage", "ServiceBusConnection",
             "SUPABASE_JWT_SECRET", "LOCAL_SECRETS_KEY", "LOCAL_SECRETS_PATH")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -46,23 +40,9 @@ class Devhost:
 
 
 def _start(data_dir: Path) -> Devhost:
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
-    log = (data_dir.parent / f"devhost-{port}.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "devhost", "run", "--port", str(port), "--data-dir",
-                                str(data_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (data_dir.parent / f"devhost-{port}.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return Devhost(process, base, data_dir)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise AssertionError("devhost did not come up in 90 s")
+    process, base = start_devhost(data_dir, env)
+    return Devhost(process, base, data_dir)
 
 
 def _stop(host: Devhost) -> int:

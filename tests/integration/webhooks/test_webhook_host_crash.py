@@ -14,9 +14,7 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,8 +33,8 @@ from shared.secrets.local import LocalEncryptedSecretStore
 from shared.webhooks import SHOPIFY_APP_SECRET
 from shared.webhooks.signatures import sign
 from tests.support import build_tenant
+from tests.support_servers import start_devhost
 
-ROOT = Path(__file__).resolve().parents[3]
 SECRET = "crash-test-app-secret"
 ORDERS, VERSIONS = 40, 5
 pytestmark = pytest.mark.e2e
@@ -64,30 +62,9 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _start(data_dir: Path, database_url: str, storage: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in ("ServiceBusConnection", "AZURE_STORAGE_CONNECTION_STRING")}
     env |= {"DATABASE_URL": database_url, "AzureWebJobsStorage": storage, "LOG_LEVEL": "WARNING"}
-    log = (data_dir.parent / f"devhost-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devhost", "run", "--port", str(port), "--data-dir", str(data_dir), "--no-demo-stores"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (data_dir.parent / f"devhost-{port}.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("devhost did not come up in 90 s")
+    return start_devhost(data_dir, env, "--no-demo-stores")
 
 
 def _delivery(order: int, version: int) -> tuple[str, bytes]:
