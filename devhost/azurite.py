@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import psutil
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +45,13 @@ def connection_string(blob_port: int, queue_port: int) -> str:
     )
 
 
-def _accepts_connections(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-        return True
-    return False
+def _listening_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` listens on. A connect() alone cannot tell Azurite from another process that
+    took the port first (Azurite then exits with EADDRINUSE just after the check passed)."""
+    with contextlib.suppress(psutil.Error):
+        return {c.laddr.port for c in psutil.Process(pid).net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN}
+    return set()
 
 
 class Azurite:
@@ -139,7 +144,7 @@ class Azurite:
                 raise AzuriteStartError(
                     f"azurite exited with code {process.returncode}; log {self.log_file}:\n{self._log_tail()}"
                 )
-            if _accepts_connections(self.blob_port) and _accepts_connections(self.queue_port):
+            if {self.blob_port, self.queue_port} <= _listening_ports(process.pid):
                 return
             time.sleep(0.1)
         raise AzuriteStartError(

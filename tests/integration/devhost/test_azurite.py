@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
+import devhost.azurite
 from devhost.azurite import Azurite, AzuriteNotInstalledError
 
 
@@ -52,3 +54,23 @@ def test_missing_install_tells_the_user_to_run_npm_ci(tmp_path: Path) -> None:
 
     with pytest.raises(AzuriteNotInstalledError, match="npm ci"):
         azurite.start()
+
+
+def test_ports_taken_before_azurite_binds_them_are_not_mistaken_for_azurite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process got the "free" blob and queue ports first: they accept connections, but are not Azurite.
+    with socket.socket() as blob, socket.socket() as queue:
+        for taken in (blob, queue):
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+        ports = [blob.getsockname()[1], queue.getsockname()[1]]
+        picks = iter(ports)
+        free_port = devhost.azurite.free_port
+        monkeypatch.setattr(devhost.azurite, "free_port", lambda: next(picks, None) or free_port())
+
+        with Azurite(tmp_path / "azurite") as azurite:
+            assert not {azurite.blob_port, azurite.queue_port} & set(ports)  # started again, on ports it owns
+            client = QueueClient.from_connection_string(azurite.connection_string, "taken")
+            client.create_queue()
+            client.send_message("ping")
+            assert [m.content for m in client.receive_messages()] == ["ping"]
