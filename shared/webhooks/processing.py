@@ -16,11 +16,11 @@ from typing import Any
 from shared.analytics.metrics import refresh_pending
 from shared.db.pool import Database
 from shared.ports import SecretStore
-from shared.webhooks.apply import apply_delivery, apply_orders, order_delivery
+from shared.webhooks.apply import MAX_ERROR, apply_delivery
+from shared.webhooks.apply_orders import apply_orders, order_delivery
 from shared.webhooks.outcomes import Applied, Conn
 
 log = logging.getLogger(__name__)
-_MAX_ERROR = 500
 
 
 def process_delivery(db: Database, secrets: SecretStore, delivery_id: uuid.UUID) -> Applied:
@@ -107,7 +107,7 @@ def _apply_orders(conn: Conn, rows: list[dict[str, Any]]) -> dict[uuid.UUID, App
 
 def _note_failure(conn: Conn, delivery_id: uuid.UUID, exc: Exception) -> None:
     conn.execute("update webhook_deliveries set attempts = attempts + 1, error = %s where id = %s",
-                 (f"{type(exc).__name__}: {exc}"[:_MAX_ERROR], delivery_id))
+                 (f"{type(exc).__name__}: {exc}"[:MAX_ERROR], delivery_id))
 
 
 def refresh_analytics(db: Database, delivery_ids: Sequence[uuid.UUID], *, min_interval: timedelta) -> int:
