@@ -10,7 +10,8 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -113,6 +114,10 @@ def test_a_signed_webhook_travels_through_the_local_bus_into_the_api(devhost: De
     headers = {"X-Shopify-Hmac-Sha256": sign("e2e-app-secret", body), "X-Shopify-Topic": "orders/create",
                "X-Shopify-Shop-Domain": shop["shop_domain"], "X-Shopify-Webhook-Id": "e2e-delivery-1",
                "Content-Type": "application/json"}
+    # The shop-local days around now, whatever the store's time zone.
+    today = datetime.now(UTC).date()
+    days = {"store_id": shop["id"], "from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    before = httpx.get(f"{devhost.base}/api/v1/analytics/summary", params=days, headers=auth).json()["period"]
     assert httpx.post(f"{devhost.base}/webhooks/shopify", content=body, headers=headers).status_code == 202
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -122,6 +127,11 @@ def test_a_signed_webhook_travels_through_the_local_bus_into_the_api(devhost: De
             break
         time.sleep(0.3)
     assert newest[0]["total_price"] == {"amount": "30.00", "currency": "USD"}
+    # In the rollups as soon as it is applied: a read refreshes what the webhook batch left queued.
+    after = httpx.get(f"{devhost.base}/api/v1/analytics/summary", params=days, headers=auth).json()["period"]
+    assert after["metrics"]["orders"] == before["metrics"]["orders"] + 1
+    assert (Decimal(after["metrics"]["gross_sales"]["amount"])
+            == Decimal(before["metrics"]["gross_sales"]["amount"]) + Decimal("30.00"))
     again = httpx.post(f"{devhost.base}/webhooks/shopify", content=body, headers=headers)
     assert again.status_code == 200
     assert again.json()["status"] == "duplicate"
