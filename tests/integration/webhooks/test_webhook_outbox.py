@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -87,3 +88,35 @@ async def test_a_full_message_is_sent_without_waiting_out_the_linger(database_ur
     await asyncio.wait_for(outbox.drain(), timeout=10)
     assert bus.sent[2:] == [ids[20:] + more]
     assert _enqueued(database_url, ids + more) == 30
+
+
+class SlowBus(Bus):
+    """Holds each send until released, so that deliveries can arrive while a message is being sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending, self.release = threading.Event(), threading.Event()
+
+    def send(self, queue: str, body: str, message_id: str) -> None:
+        self.sending.set()
+        assert self.release.wait(10)
+        super().send(queue, body, message_id)
+
+
+async def test_deliveries_arriving_during_a_send_wait_for_their_own_linger(database_url: str, db: Database) -> None:
+    ids, bus = _deliveries(database_url, 20), SlowBus()
+    outbox = Outbox(lambda: bus, db, max_batch=10, linger=30)
+    for delivery_id in ids[:10]:  # full: sent at once
+        outbox.put(delivery_id)
+    while not bus.sending.is_set():
+        await asyncio.sleep(0.01)
+    for delivery_id in ids[10:13]:  # arrive while that message is being sent
+        outbox.put(delivery_id)
+    bus.release.set()
+    await asyncio.sleep(0.3)
+    assert bus.sent == [ids[:10]]  # not sent straight after it as a message of three: they linger
+    for delivery_id in ids[13:]:
+        outbox.put(delivery_id)
+    await asyncio.wait_for(outbox.drain(), timeout=10)
+    assert bus.sent == [ids[:10], ids[10:]]
+    assert _enqueued(database_url, ids) == 20
