@@ -29,14 +29,16 @@ def fail_stuck_syncs(conn: Connection[DictRow], *, stuck_after: timedelta) -> li
 
 
 def create_due_syncs(conn: Connection[DictRow]) -> list[tuple[uuid.UUID, str]]:
-    """Queue an incremental sync for each connected store whose data is older than its freshness setting.
+    """Queue an incremental sync for each connected store whose data is older than its freshness setting, or
+    for which a webhook requested one (`stores.sync_requested_at`: a change only a sync can read).
 
     Returns (job id, instance id) pairs to start. A store with a live sync is skipped, and a race with
     the API ends in the unique index, so each store gets at most one live sync.
     """
     due = conn.execute(
         "select s.id from stores s where s.status = 'active' and s.credentials_secret is not null "
-        "and (s.last_synced_at is null or s.last_synced_at < now() - make_interval(mins => s.freshness_minutes)) "
+        "and (s.last_synced_at is null or s.last_synced_at < now() - make_interval(mins => s.freshness_minutes) "
+        "or s.sync_requested_at is not null) "
         "and not exists (select 1 from sync_jobs j where j.store_id = s.id and j.status in ('queued', 'running')) "
         "order by s.last_synced_at nulls first").fetchall()
     created: list[tuple[uuid.UUID, str]] = []

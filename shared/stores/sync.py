@@ -199,9 +199,12 @@ def finish(conn: Connection[DictRow], job_id: uuid.UUID, error: str | None) -> s
             "jsonb_build_object('message', %s::text, 'at', now())) where id = %s", (error[:500], job_id))
         return "failed"
     state = {e: {"watermark": job.checkpoint[e]["max_seen"]} for e in ENTITIES if job.checkpoint[e]["max_seen"]}
+    # A sync request made after this job started may concern a change it did not read: it stays for the next.
     conn.execute(
-        "update stores set sync_state = sync_state || %s::jsonb, last_synced_at = now() where id = %s",
-        (json.dumps(state), job.store_id))
+        "update stores s set sync_state = s.sync_state || %s::jsonb, last_synced_at = now(), "
+        "sync_requested_at = case when s.sync_requested_at <= coalesce(j.started_at, j.created_at) then null "
+        "else s.sync_requested_at end from sync_jobs j where s.id = %s and j.id = %s",
+        (json.dumps(state), job.store_id, job_id))
     conn.execute("update sync_jobs set status = 'succeeded', progress = 1, finished_at = now() where id = %s",
                  (job_id,))
     return "succeeded"

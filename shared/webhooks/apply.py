@@ -212,7 +212,34 @@ def _shopify_refund(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> 
 
 def _woo_order(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
     # Woo's payload lists refunds without their dates: keep the stored lines and refunds (the sync replaces them).
-    return _save_order(conn, stores, payloads.woo_order(row["payload"]), replace_children=False)
+    order = payloads.woo_order(row["payload"])
+    result = _save_order(conn, stores, order, replace_children=False)
+    listed = payloads.woo_refund_ids(row["payload"])
+    for store in active(stores):
+        request_sync_if_refunds_changed(conn, store.id, [(order.external_id, listed)])
+    return result
+
+
+def request_sync_if_refunds_changed(conn: Conn, store_id: uuid.UUID,
+                                    orders: Sequence[tuple[str, Sequence[str]]]) -> bool:
+    """WooCommerce orders (external id, the refund ids their webhook lists): when a listed refund is not stored,
+    or a stored one is no longer listed, ask for the store's next incremental sync (`stores.sync_requested_at`),
+    which reads the refunds' dates and lines. Woo has no refund topic; a refund arrives as `order.updated`.
+    True when requested."""
+    if not orders:
+        return False
+    pairs = [(order, refund) for order, refunds in orders for refund in refunds]
+    row = conn.execute(
+        "update stores s set sync_requested_at = now() where s.id = %(store)s and ("
+        " exists (select 1 from unnest(%(refunds)s::text[]) l(external_id) where not exists ("
+        "  select 1 from refunds r where r.store_id = %(store)s and r.external_id = l.external_id))"
+        " or exists (select 1 from orders o join refunds r on r.order_id = o.id"
+        "  where o.store_id = %(store)s and o.external_id = any(%(orders)s) and not exists ("
+        "   select 1 from unnest(%(pair_orders)s::text[], %(refunds)s::text[]) l(order_id, external_id)"
+        "   where l.order_id = o.external_id and l.external_id = r.external_id))) returning s.id",
+        {"store": store_id, "orders": [order for order, _ in orders], "pair_orders": [o for o, _ in pairs],
+         "refunds": [r for _, r in pairs]}).fetchone()
+    return row is not None
 
 
 def _woo_order_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:

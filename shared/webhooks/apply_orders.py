@@ -13,7 +13,7 @@ from typing import Any
 from shared.stores import persist
 from shared.stores.records import CustomerRecord, OrderRecord
 from shared.webhooks import payloads
-from shared.webhooks.apply import MAX_ERROR, order_platform, outcome
+from shared.webhooks.apply import MAX_ERROR, order_platform, outcome, request_sync_if_refunds_changed
 from shared.webhooks.outcomes import Applied, Conn, StoreRef, active
 
 
@@ -25,6 +25,7 @@ class OrderDelivery:
     order: OrderRecord
     customer: CustomerRecord | None
     replace_children: bool
+    listed_refunds: tuple[str, ...] | None = None  # WooCommerce: the refund ids the payload lists
 
 
 def order_delivery(row: dict[str, Any]) -> OrderDelivery | None:
@@ -40,7 +41,8 @@ def order_delivery(row: dict[str, Any]) -> OrderDelivery | None:
             delivery = OrderDelivery(row["id"], payloads.shopify_order(payload),
                                      payloads.shopify_order_customer(payload), replace_children=True)
         elif platform == "woocommerce":
-            delivery = OrderDelivery(row["id"], payloads.woo_order(payload), None, replace_children=False)
+            delivery = OrderDelivery(row["id"], payloads.woo_order(payload), None, replace_children=False,
+                                     listed_refunds=payloads.woo_refund_ids(payload))
         else:
             return None
     except Exception:
@@ -66,6 +68,12 @@ def apply_orders(conn: Conn, rows: Sequence[dict[str, Any]],
                 newest[(store.id, d.order.external_id)] = d
     written = _newer_than_stored(conn, newest)
     _write_orders(conn, {s.id: s for refs in stores.values() for s in refs}, written)
+    listed: dict[uuid.UUID, list[tuple[str, tuple[str, ...]]]] = {}
+    for (store_id, external_id), d in written.items():
+        if d.listed_refunds is not None:
+            listed.setdefault(store_id, []).append((external_id, d.listed_refunds))
+    for store_id, orders in listed.items():
+        request_sync_if_refunds_changed(conn, store_id, orders)
     results: dict[uuid.UUID, Applied] = {}
     for d in deliveries:
         # A delivery of the version written counts as applied (one by one it would have been written too).

@@ -247,6 +247,11 @@ def woo_order(raw: Json) -> OrderRecord:
     return record
 
 
+def woo_refund_ids(raw: Json) -> tuple[str, ...]:
+    """The ids of the refunds an order webhook lists (summaries only: their dates and lines need a sync)."""
+    return tuple(str(r["id"]) for r in raw.get("refunds") or () if isinstance(r, dict) and r.get("id") is not None)
+
+
 def woo_product(raw: Json) -> ProductRecord:
     """A product from a webhook: a variable product's variations are not in it (ids only), so its record
     has no variants and the caller must keep the stored ones."""
