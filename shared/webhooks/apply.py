@@ -213,33 +213,39 @@ def _shopify_refund(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> 
 def _woo_order(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:
     # Woo's payload lists refunds without their dates: keep the stored lines and refunds (the sync replaces them).
     order = payloads.woo_order(row["payload"])
+    listed = [(order, payloads.woo_refund_ids(row["payload"]))]
+    unread = [store.id for store in active(stores) if refunds_need_sync(conn, store.id, listed)]
     result = _save_order(conn, stores, order, replace_children=False)
-    listed = payloads.woo_refund_ids(row["payload"])
-    for store in active(stores):
-        request_sync_if_refunds_changed(conn, store.id, [(order.external_id, listed)])
+    for store_id in unread:  # after the order's lock, as a batch does
+        request_sync(conn, store_id)
     return result
 
 
-def request_sync_if_refunds_changed(conn: Conn, store_id: uuid.UUID,
-                                    orders: Sequence[tuple[str, Sequence[str]]]) -> bool:
-    """WooCommerce orders (external id, the refund ids their webhook lists): when a listed refund is not stored,
-    or a stored one is no longer listed, ask for the store's next incremental sync (`stores.sync_requested_at`),
-    which reads the refunds' dates and lines. Woo has no refund topic; a refund arrives as `order.updated`.
-    True when requested."""
+def refunds_need_sync(conn: Conn, store_id: uuid.UUID, orders: Sequence[tuple[OrderRecord, Sequence[str]]]) -> bool:
+    """WooCommerce orders from webhooks, with the refund ids each lists, before they are written: True when only a
+    sync can bring the stored refunds up to date. That is, a listed refund is not stored, a stored one is no
+    longer listed, or the stored refunds are in another currency than the order now is (its exchange rate came
+    later). Woo has no refund topic: a refund arrives as `order.updated` listing {id, reason, total}."""
     if not orders:
         return False
-    pairs = [(order, refund) for order, refunds in orders for refund in refunds]
+    pairs = [(order.external_id, refund) for order, refunds in orders for refund in refunds]
     row = conn.execute(
-        "update stores s set sync_requested_at = now() where s.id = %(store)s and ("
-        " exists (select 1 from unnest(%(refunds)s::text[]) l(external_id) where not exists ("
+        "select exists (select 1 from unnest(%(refunds)s::text[]) l(external_id) where not exists ("
         "  select 1 from refunds r where r.store_id = %(store)s and r.external_id = l.external_id))"
-        " or exists (select 1 from orders o join refunds r on r.order_id = o.id"
-        "  where o.store_id = %(store)s and o.external_id = any(%(orders)s) and not exists ("
+        " or exists (select 1 from orders o join unnest(%(orders)s::text[], %(currencies)s::text[]) as w(external_id,"
+        "  currency) on o.external_id = w.external_id join refunds r on r.order_id = o.id"
+        "  where o.store_id = %(store)s and (o.currency <> w.currency::bpchar or not exists ("
         "   select 1 from unnest(%(pair_orders)s::text[], %(refunds)s::text[]) l(order_id, external_id)"
-        "   where l.order_id = o.external_id and l.external_id = r.external_id))) returning s.id",
-        {"store": store_id, "orders": [order for order, _ in orders], "pair_orders": [o for o, _ in pairs],
+        "   where l.order_id = o.external_id and l.external_id = r.external_id))) as unread",
+        {"store": store_id, "orders": [order.external_id for order, _ in orders],
+         "currencies": [order.currency for order, _ in orders], "pair_orders": [o for o, _ in pairs],
          "refunds": [r for _, r in pairs]}).fetchone()
-    return row is not None
+    return bool(row and row["unread"])
+
+
+def request_sync(conn: Conn, store_id: uuid.UUID) -> None:
+    """Ask for the store's next incremental sync: `start_due_syncs` starts one whatever its freshness setting."""
+    conn.execute("update stores set sync_requested_at = now() where id = %s", (store_id,))
 
 
 def _woo_order_delete(conn: Conn, row: dict[str, Any], stores: list[StoreRef]) -> Applied:

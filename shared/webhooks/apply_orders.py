@@ -13,7 +13,7 @@ from typing import Any
 from shared.stores import persist
 from shared.stores.records import CustomerRecord, OrderRecord
 from shared.webhooks import payloads
-from shared.webhooks.apply import MAX_ERROR, order_platform, outcome, request_sync_if_refunds_changed
+from shared.webhooks.apply import MAX_ERROR, order_platform, outcome, refunds_need_sync, request_sync
 from shared.webhooks.outcomes import Applied, Conn, StoreRef, active
 
 
@@ -67,13 +67,14 @@ def apply_orders(conn: Conn, rows: Sequence[dict[str, Any]],
             if kept is None or _version(d) >= _version(kept):
                 newest[(store.id, d.order.external_id)] = d
     written = _newer_than_stored(conn, newest)
-    _write_orders(conn, {s.id: s for refs in stores.values() for s in refs}, written)
-    listed: dict[uuid.UUID, list[tuple[str, tuple[str, ...]]]] = {}
-    for (store_id, external_id), d in written.items():
+    listed: dict[uuid.UUID, list[tuple[OrderRecord, tuple[str, ...]]]] = {}
+    for (store_id, _), d in written.items():
         if d.listed_refunds is not None:
-            listed.setdefault(store_id, []).append((external_id, d.listed_refunds))
-    for store_id, orders in listed.items():
-        request_sync_if_refunds_changed(conn, store_id, orders)
+            listed.setdefault(store_id, []).append((d.order, d.listed_refunds))
+    unread = [store_id for store_id, orders in listed.items() if refunds_need_sync(conn, store_id, orders)]
+    _write_orders(conn, {s.id: s for refs in stores.values() for s in refs}, written)
+    for store_id in unread:
+        request_sync(conn, store_id)
     results: dict[uuid.UUID, Applied] = {}
     for d in deliveries:
         # A delivery of the version written counts as applied (one by one it would have been written too).

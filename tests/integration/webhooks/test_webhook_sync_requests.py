@@ -69,6 +69,27 @@ def test_in_a_batch_the_stored_refunds_ask_for_nothing_and_one_no_longer_listed_
     assert _requested(service_conn, store)
 
 
+def test_an_order_whose_exchange_rate_came_after_its_refunds_asks_for_a_sync(
+        tenant: Any, service_conn: Any, container: Container) -> None:
+    t, _ = tenant
+    store = insert_synced_store(service_conn, t, "woocommerce", "UTC", "Woo")  # a USD shop
+    euros = {**_order(804, 1, [9201]), "currency": "EUR"}  # no rate: stored in euros
+    process_delivery(container.db, container.secrets, deliver_woo(service_conn, store, "order.created", euros))
+    _store_refund(service_conn, store, 804, 9201)  # read in euros by a sync
+    service_conn.execute("update stores set sync_requested_at = null where id = %s", (store,))
+
+    process_delivery(container.db, container.secrets, deliver_woo(service_conn, store, "order.updated", euros))
+    assert not _requested(service_conn, store)  # same refunds, same currency
+
+    rated = {**euros, "date_modified_gmt": "2030-01-01T00:05:00", "meta_data": [
+        {"key": "_wcpay_multi_currency_order_default_currency", "value": "USD"},
+        {"key": "_wcpay_multi_currency_order_exchange_rate", "value": "0.9"}]}
+    process_delivery(container.db, container.secrets, deliver_woo(service_conn, store, "order.updated", rated))
+    assert service_conn.execute("select currency from orders where store_id = %s and external_id = '804'",
+                                (store,)).fetchone()["currency"] == "USD"
+    assert _requested(service_conn, store)  # its refund is still in euros: a sync reads it converted
+
+
 def test_a_request_makes_a_fresh_store_due_and_a_sync_clears_only_requests_made_before_it_started(
         tenant: Any, database_url: str) -> None:
     t, _ = tenant
