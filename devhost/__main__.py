@@ -12,11 +12,13 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -89,6 +91,18 @@ class _Server(uvicorn.Server):
             self._listening(int(self.servers[0].sockets[0].getsockname()[1]))
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (process managers, `docker stop`, an IDE's stop button) ends devhost as Ctrl-C does.
+
+    uvicorn shuts down gracefully on either and then raises the signal again; SIGTERM's default action would
+    then end the process before the ExitStack stops Postgres, Azurite and the workers, leaving them running.
+    """
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from shared.db.migrate import migrate
     from shared.logging import configure_logging
@@ -118,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         server = _Server(uvicorn.Config(asgi, host="127.0.0.1", port=args.port, log_config=None,
                                         access_log=False, lifespan="on"), listening)
         # On Ctrl-C uvicorn shuts down gracefully, then re-raises; the ExitStack stops the engine and services.
+        _interrupt_on_sigterm()
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
     return 0
